@@ -1,0 +1,102 @@
+"""Time-to-quality and latency benchmarks (``python -m gan bench ttq|latency``)."""
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+
+from gan.config import TrainConfig
+from gan.data import load_mnist
+
+
+def time_to_quality(preset: str, device: str = "auto", fid_ratio: float = 20.0, max_seconds: float = 60.0,
+                    eval_every: float = 2.0, n_eval: int = 2000, log=print, **overrides) -> dict:
+    """Train until quick FID (n_eval samples vs the 10k test features) <= fid_ratio x floor.
+    Evaluation time is excluded from the training clock."""
+    from gan.evaluate import reference, score_images
+    from gan.loop import train
+    from gan.sampling import from_trainer
+    ref = reference()
+    floor = ref["floor_fid"]
+    cfg = TrainConfig.for_preset(preset, seconds=max_seconds * 10 + 60, device=device, log_every=20, sample_every=10**9,
+                                 **overrides)
+    state = {"eval_time": 0.0, "next": eval_every, "curve": [], "hit": None}
+
+    def progress(p):
+        train_time = p.elapsed - state["eval_time"]
+        if train_time < state["next"] or p.status != "running":
+            return
+        t0 = time.perf_counter()
+        model = from_trainer(trainer_ref[0])
+        imgs = torch.from_numpy(model.sample(seed=1, n=n_eval, digit=None))
+        s = score_images(imgs, pr=False)
+        state["curve"].append((round(train_time, 2), p.step, round(s["fid"] / floor, 2), s["modes"]))
+        log(f"  t={train_time:6.1f}s step={p.step:6d} fid/floor={s['fid'] / floor:7.2f} modes={s['modes']}")
+        if s["fid"] / floor <= fid_ratio and state["hit"] is None:
+            state["hit"] = train_time
+        state["next"] = train_time + eval_every
+        state["eval_time"] += time.perf_counter() - t0
+
+    trainer_ref = []
+
+    def abort():
+        if not trainer_ref:
+            return False
+        return state["hit"] is not None or state["curve"] and state["curve"][-1][0] >= max_seconds
+
+    from gan.training import Trainer
+    trainer = Trainer(cfg, load_mnist("train"))
+    trainer_ref.append(trainer)
+    train(cfg, progress=progress, abort=abort, trainer=trainer)
+    return {"what": "ttq", "preset": preset, "device": str(trainer.device), "batch": cfg.batch_size,
+            "target_ratio": fid_ratio, "seconds_to_target": state["hit"],
+            "final_ratio": state["curve"][-1][2] if state["curve"] else None, "curve": state["curve"]}
+
+
+def _p50_p95(fn, repeats: int = 30) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+
+
+def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
+    from gan.explore import Explorer
+    from gan.sampling import load_generator
+    model = load_generator(weights, device=device)
+    ex = Explorer(model)
+    rows = []
+    cases = {
+        "one digit": lambda: ex.grid(seed=1, n=1),
+        "64-digit grid": lambda: ex.grid(seed=1, n=64),
+        "slider move (64 digits)": lambda: ex.grid(seed=1, n=64, sliders=[0.5] + [0.0] * 7),
+        "10-frame interpolation": lambda: model.interpolate(1, 2, steps=10),
+    }
+    for name, fn in cases.items():
+        p50, p95 = _p50_p95(fn, repeats)
+        rows.append({"what": name, "preset": model.preset, "device": device, "p50_ms": p50, "p95_ms": p95})
+    return rows
+
+
+def add_quality_benches(bs, emit) -> None:
+    t = bs.add_parser("ttq", help="training seconds until FID <= R x floor")
+    t.add_argument("--preset", default="dcgan")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--fid-ratio", type=float, default=20.0)
+    t.add_argument("--max-seconds", type=float, default=60.0)
+    t.add_argument("--eval-every", type=float, default=2.0)
+    t.add_argument("--batch", type=int)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(fn=lambda a: emit(a, [time_to_quality(a.preset, a.device, a.fid_ratio, a.max_seconds,
+                                                         a.eval_every, batch_size=a.batch)]))
+    lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
+    lat.add_argument("--weights", default="weights/cgan.safetensors")
+    lat.add_argument("--device", default="cpu")
+    lat.add_argument("--repeats", type=int, default=30)
+    lat.add_argument("--json", action="store_true")
+    lat.set_defaults(fn=lambda a: emit(a, latency(a.weights, a.device, a.repeats)))

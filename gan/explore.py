@@ -1,0 +1,62 @@
+"""Latent exploration for the playground: principal directions (GANSpace-style), slider
+edits of a seeded batch, per-digit styles for conditional models.
+
+Directions: sample z, render G(z), run PCA on the images, and regress z on each principal
+component's scores; the unit vectors found move z along what changes the pictures most.
+Computed once per model (seeded, ~0.1 s on CPU) and cached on the Explorer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gan.sampling import GeneratorModel, make_grid
+
+N_SLIDERS = 8
+
+
+class Explorer:
+    def __init__(self, model: GeneratorModel, n_directions: int = N_SLIDERS, n_fit: int = 1024, seed: int = 0):
+        self.model = model
+        self.n_directions = n_directions
+        self._pca = None
+        self._fit = (n_fit, seed)
+
+    @property
+    def pca_directions(self) -> torch.Tensor:
+        """(n_directions, z_dim) unit vectors, sorted by explained image variance."""
+        if self._pca is None:
+            n, seed = self._fit
+            z = self.model.latents(seed + 999_983, n)
+            labels = torch.arange(n) % 10 if self.model.conditional else None
+            x = torch.from_numpy(self.model.generate(z, labels)).reshape(n, -1).double() / 255.0
+            x = x - x.mean(0)
+            _, _, v = torch.linalg.svd(x, full_matrices=False)        # image-space components
+            scores = x @ v[: self.n_directions].T                       # (n, k)
+            zc = (z.double() - z.double().mean(0))
+            dirs = torch.linalg.lstsq(scores, zc).solution              # (k, z_dim): z ~ scores @ dirs
+            self._pca = (dirs / dirs.norm(dim=1, keepdim=True).clamp(min=1e-12)).float()
+        return self._pca
+
+    def directions(self, raw: bool = False) -> torch.Tensor:
+        if raw:
+            return torch.eye(self.model.mcfg.z_dim)[: self.n_directions]
+        return self.pca_directions
+
+    def latents(self, seed: int, n: int, sliders=None, raw: bool = False) -> torch.Tensor:
+        z = self.model.latents(seed, n)
+        if sliders is not None and any(float(s) != 0.0 for s in sliders):
+            s = torch.as_tensor(np.asarray(sliders, dtype=np.float32)[: self.n_directions])
+            z = z + s @ self.directions(raw)[: len(s)]
+        return z
+
+    def images(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False) -> np.ndarray:
+        """uint8 (n, 28, 28). ``digit``: one digit for all, or None (conditional: 0-9 repeating)."""
+        z = self.latents(seed, n, sliders, raw)
+        return self.model.generate(z, digit if self.model.conditional else None)
+
+    def grid(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False, nrow: int | None = None) -> np.ndarray:
+        imgs = self.images(seed, n, sliders, digit, raw)
+        if nrow is None:
+            nrow = 10 if (self.model.conditional and digit is None and n >= 10) else None
+        return make_grid(imgs, nrow=nrow).numpy()

@@ -1,0 +1,120 @@
+"""``train(config, progress=..., abort=...)``: the one training loop every caller drives.
+
+Hooks (all optional):
+  progress(Progress)  called every ``log_every`` steps and once at the end;
+  abort() -> bool     polled every step; True stops the run promptly, keeping the weights;
+  control             a ``gan.control.RunControl`` (pause, single steps, learning-rate changes).
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from gan.checkpoint import read_tensors
+from gan.config import TrainConfig
+from gan.data import Digits, load_mnist
+from gan.training import Progress, Trainer, TrainResult
+
+
+def total_steps(cfg: TrainConfig, n_images: int) -> int | None:
+    """Generator steps the run will take, or None when only ``seconds`` bounds it."""
+    bounds = []
+    if cfg.steps is not None:
+        bounds.append(cfg.steps)
+    if cfg.epochs is not None:
+        d_per_epoch = n_images / cfg.batch_size
+        bounds.append(max(1, math.ceil((cfg.epochs * d_per_epoch - cfg.d_pretrain_steps) / cfg.d_steps)))
+    return min(bounds) if bounds else None
+
+
+def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits) -> Trainer:
+    """A Trainer restored from a checkpoint; ``cfg`` only supplies the new length and I/O settings."""
+    tensors, meta = read_tensors(path)
+    if "config" not in meta:
+        raise ValueError(f"{Path(path).name}: not a training checkpoint (a generator export cannot be resumed)")
+    saved = TrainConfig.from_dict(meta["config"])
+    for k in ("steps", "epochs", "seconds", "out_dir", "device", "log_every", "sample_every", "checkpoint_every"):
+        setattr(saved, k, getattr(cfg, k))
+    saved.validate()
+    trainer = Trainer(saved, data)
+    trainer.load_state(tensors, meta)
+    return trainer
+
+
+def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
+          abort: Callable[[], bool] | None = None, data: Digits | None = None,
+          resume: str | Path | None = None, trainer: Trainer | None = None, control=None) -> TrainResult:
+    """Train ``cfg`` (or continue ``trainer`` / the checkpoint ``resume``) until its length is reached."""
+    if trainer is None:
+        data = data if data is not None else load_mnist("train")
+        trainer = resume_trainer(cfg, resume, data) if resume is not None else Trainer(cfg, data)
+    cfg = trainer.cfg
+    n_total = total_steps(cfg, len(trainer.data))
+    out_dir = Path(cfg.out_dir) if cfg.out_dir else None
+    history: list[Progress] = []
+    start = last_t = time.perf_counter()
+    paused = 0.0                                   # seconds spent paused, excluded from `elapsed`
+    last_d = trainer.d_step_count
+    snapshot, snapshot_step = trainer.snapshot(), trainer.step
+    last_stats: dict = {}
+
+    def report(status: str = "running", message: str = "", samples: bool = False) -> Progress:
+        nonlocal last_t, last_d, last_stats
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize(trainer.device)
+        now = time.perf_counter()
+        stats = trainer.read_stats() or last_stats
+        new_d = trainer.d_step_count - last_d
+        rate = new_d * cfg.batch_size / max(now - last_t, 1e-9) if new_d else (history[-1].images_per_sec if history else 0.0)
+        p = Progress(step=trainer.step, total_steps=n_total, epoch=trainer.epoch, elapsed=now - start - paused,
+                     images_per_sec=rate,
+                     stats=stats, lr_g=trainer.opt_g.param_groups[0]["lr"], lr_d=trainer.opt_d.param_groups[0]["lr"],
+                     samples=trainer.sample_grid() if samples else None, status=status, message=message)
+        last_t, last_d, last_stats = now, trainer.d_step_count, stats
+        history.append(p)
+        if progress is not None:
+            progress(p)
+        return p
+
+    def finished() -> bool:
+        if n_total is not None and trainer.step >= n_total:
+            return True
+        return cfg.seconds is not None and time.perf_counter() - start - paused >= cfg.seconds
+
+    status, message, since_log = "finished", "", 0
+    while not finished():
+        if (abort is not None and abort()) or (control is not None and control.stopped):
+            status, message = "aborted", f"stopped at step {trainer.step}"
+            break
+        if control is not None:
+            waited, stepped = control.wait(trainer)   # applies lr changes; blocks while paused
+            paused += waited
+            since_log = cfg.log_every if stepped else since_log
+            if not control.running and not stepped:
+                continue
+        if control is None or control.running:
+            trainer.train_step()
+            since_log += 1
+        if since_log < cfg.log_every:
+            continue
+        since_log = 0
+        p = report(samples=trainer.step % cfg.sample_every < cfg.log_every or len(history) == 0)
+        if not (all(math.isfinite(v) for v in p.stats.values() if v is not None) and trainer.weights_finite()):
+            trainer.restore(snapshot)
+            status = "diverged"
+            message = (f"losses or weights became NaN/inf by step {trainer.step}; "
+                       f"kept the last good weights from step {snapshot_step}")
+            break
+        snapshot, snapshot_step = trainer.snapshot(), trainer.step
+        if out_dir and cfg.checkpoint_every and trainer.step % cfg.checkpoint_every < cfg.log_every:
+            trainer.save(out_dir / "checkpoint.safetensors")
+    if status == "finished":
+        message = f"finished at step {trainer.step}"
+    final = report(status, message, samples=True)
+    if out_dir and status != "diverged":
+        trainer.save(out_dir / "checkpoint.safetensors")
+    return TrainResult(trainer, status, final.message, history)

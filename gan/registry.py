@@ -1,0 +1,99 @@
+"""Preset registry: each GAN variant registers its model config and training recipe by name.
+
+A variant lives in one file under ``gan/presets/``: a ``ModelConfig`` subclass (the
+architecture, saved inside every checkpoint and used to rebuild the networks), the two
+networks, and a ``register(Preset(...))`` call with the recipe the original used.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch.nn as nn
+
+
+@dataclass
+class ModelConfig:
+    """Architecture fields shared by every variant. Subclasses add their own."""
+
+    z_dim: int = 100             # latent size
+    z_dist: str = "normal"       # "normal" N(0,1) or "uniform" U(-1,1)
+    num_classes: int = 0         # 0: unconditional; 10: G and D take a digit label
+    output: str = "tanh"         # G's output range: "tanh" [-1,1] or "sigmoid" [0,1]
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        """Return (generator, discriminator) for this config."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str                          # registry key, e.g. "dcgan"
+    description: str                   # one line for `python -m gan list` and the app
+    config_cls: type[ModelConfig]      # architecture dataclass
+    recipe: dict[str, Any] = field(default_factory=dict)  # TrainConfig defaults
+    reference: str = ""                # where the recipe comes from
+
+    def model_config(self, **overrides: Any) -> ModelConfig:
+        return make_model_config(self.config_cls, overrides)
+
+
+_PRESETS: dict[str, Preset] = {}
+
+
+def register(preset: Preset) -> Preset:
+    if preset.name in _PRESETS:
+        raise ValueError(f"preset {preset.name!r} is registered twice")
+    _PRESETS[preset.name] = preset
+    return preset
+
+
+def get_preset(name: str) -> Preset:
+    _load_builtin()
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(preset_names())}") from None
+
+
+def preset_names() -> list[str]:
+    _load_builtin()
+    return list(_PRESETS)
+
+
+def make_model_config(cls: type[ModelConfig], values: dict[str, Any]) -> ModelConfig:
+    """Build ``cls(**values)`` with a clear error for unknown fields or bad values."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {sorted(unknown)}; known: {sorted(known)}")
+    cfg = cls(**values)
+    validate_model_config(cfg)
+    return cfg
+
+
+def validate_model_config(cfg: ModelConfig) -> None:
+    if not isinstance(cfg.z_dim, int) or not 1 <= cfg.z_dim <= 1024:
+        raise ValueError(f"z_dim must be an integer in [1, 1024], got {cfg.z_dim!r}")
+    if cfg.z_dist not in ("normal", "uniform"):
+        raise ValueError(f"z_dist must be 'normal' or 'uniform', got {cfg.z_dist!r}")
+    if cfg.num_classes not in (0, 10):
+        raise ValueError(f"num_classes must be 0 or 10, got {cfg.num_classes!r}")
+    if cfg.output not in ("tanh", "sigmoid"):
+        raise ValueError(f"output must be 'tanh' or 'sigmoid', got {cfg.output!r}")
+
+
+def model_config_from_dict(preset: str, values: dict[str, Any]) -> ModelConfig:
+    """Rebuild a saved config (the checkpoint's ``model_args``)."""
+    return get_preset(preset).model_config(**values)
+
+
+def _load_builtin() -> None:
+    import gan.presets  # noqa: F401  (registers the built-in variants on import)
+
+
+Builder = Callable[[ModelConfig], nn.Module]

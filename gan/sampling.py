@@ -1,0 +1,169 @@
+"""Sampling from a trained generator: seeded latents, grids, interpolation, per-class samples.
+
+Latents are drawn on the CPU from ``torch.Generator().manual_seed(seed)`` and then moved, so
+the same seed gives the same digits on any machine. One function maps G's output to pixels
+(``gan.pixels.to_pixels``) for tanh and sigmoid presets alike.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from gan.pixels import to_pixels
+from gan.registry import ModelConfig, model_config_from_dict
+
+
+def sample_latents(n: int, z_dim: int, dist: str, generator: torch.Generator | None = None,
+                   device="cpu") -> torch.Tensor:
+    if dist == "uniform":
+        return torch.rand(n, z_dim, generator=generator, device=device) * 2 - 1
+    return torch.randn(n, z_dim, generator=generator, device=device)
+
+
+def seeded_latents(mcfg: ModelConfig, seed: int, n: int) -> torch.Tensor:
+    """(n, z_dim) float32 on the CPU, a pure function of (seed, n, z_dim, z_dist)."""
+    return sample_latents(n, mcfg.z_dim, mcfg.z_dist, torch.Generator().manual_seed(int(seed)))
+
+
+def fixed_grid_inputs(mcfg: ModelConfig, seed: int, n: int = 100):
+    """Latents and labels for a training-progress grid: digit = column for conditional models."""
+    z = seeded_latents(mcfg, seed, n)
+    y = torch.arange(n) % 10 if mcfg.num_classes else None
+    return z, y
+
+
+def make_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, pad: int = 2) -> torch.Tensor:
+    """uint8 (N, H, W) -> one uint8 (rows*(H+pad)+pad, nrow*(W+pad)+pad) image on a black background."""
+    images = torch.as_tensor(images)
+    n, h, w = images.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / nrow)
+    grid = torch.zeros(rows * (h + pad) + pad, nrow * (w + pad) + pad, dtype=torch.uint8)
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[i]
+    return grid
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation (for Gaussian latents); falls back to lerp for parallel vectors."""
+    an, bn = a / a.norm(dim=-1, keepdim=True), b / b.norm(dim=-1, keepdim=True)
+    omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1, 1))
+    so = torch.sin(omega)
+    t = t[:, None]
+    lerp = (1 - t) * a + t * b
+    return torch.where(so.abs() < 1e-6, lerp, (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b)
+
+
+@dataclass
+class GeneratorModel:
+    """A loaded generator ready for sampling (eval mode, CPU or GPU)."""
+
+    G: nn.Module
+    mcfg: ModelConfig
+    preset: str
+    meta: dict
+
+    @property
+    def conditional(self) -> bool:
+        return self.mcfg.num_classes > 0
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    def latents(self, seed: int, n: int) -> torch.Tensor:
+        return seeded_latents(self.mcfg, seed, n)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels=None) -> np.ndarray:
+        """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28)."""
+        n = z.shape[0]
+        if self.conditional:
+            labels = torch.as_tensor(torch.arange(n) % 10 if labels is None else labels, dtype=torch.long).reshape(-1)
+            labels = labels.expand(n) if labels.numel() == 1 else labels
+            if labels.numel() != n or labels.min() < 0 or labels.max() > 9:
+                raise ValueError(f"need one digit in 0-9 or {n} of them")
+            labels = labels.to(self.device)
+        else:
+            labels = None
+        return to_pixels(self.G(z.to(self.device, torch.float32), labels), self.mcfg.output).numpy()
+
+    def sample(self, seed: int, n: int, digit: int | None = None) -> np.ndarray:
+        return self.generate(self.latents(seed, n), digit)
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 10, digit_a: int | None = None,
+                    digit_b: int | None = None) -> np.ndarray:
+        """``steps`` frames from seed_a to seed_b (slerp for normal latents, lerp for uniform).
+        Conditional models also blend the two digits' label embeddings when they differ."""
+        za, zb = self.latents(seed_a, 1), self.latents(seed_b, 1)
+        t = torch.linspace(0, 1, steps)
+        z = slerp(za.expand(steps, -1), zb.expand(steps, -1), t) if self.mcfg.z_dist == "normal" \
+            else (1 - t[:, None]) * za + t[:, None] * zb
+        if not self.conditional:
+            return self.generate(z)
+        da = 0 if digit_a is None else int(digit_a)
+        db = da if digit_b is None else int(digit_b)
+        if da == db:
+            return self.generate(z, da)
+        return self._generate_blended(z, da, db, t)
+
+    @torch.no_grad()
+    def _generate_blended(self, z, da: int, db: int, t) -> np.ndarray:
+        embed = getattr(self.G, "embed", None)
+        if embed is None:
+            labels = torch.where(t < 0.5, da, db)
+            return self.generate(z, labels)
+        e = (1 - t[:, None]) * embed.weight[da].cpu() + t[:, None] * embed.weight[db].cpu()
+        h = torch.cat([z, e], 1).to(self.device)
+        return to_pixels(self.G.net(h[:, :, None, None]), self.mcfg.output).numpy()
+
+
+def build_generator(preset: str, model_args: dict) -> tuple[nn.Module, ModelConfig]:
+    mcfg = model_config_from_dict(preset, model_args)
+    G, _ = mcfg.build()
+    return G, mcfg
+
+
+def load_generator(path: str | Path, device="cpu", max_bytes: int | None = None) -> GeneratorModel:
+    """Load a generator export (weights/*.safetensors) or a full training checkpoint."""
+    from gan.checkpoint import read_tensors, strip_prefix
+    tensors, meta = read_tensors(path, max_bytes=max_bytes)
+    preset, model_args = meta.get("preset"), meta.get("model_args")
+    if not isinstance(preset, str) or not isinstance(model_args, dict):
+        raise ValueError(f"{Path(path).name}: no GAN playground metadata (preset / model_args) in the file")
+    G, mcfg = build_generator(preset, model_args)
+    sd = strip_prefix("G_ema", tensors) or strip_prefix("G", tensors)
+    expected = G.state_dict()
+    missing = sorted(set(expected) - set(sd))
+    unexpected = sorted(set(sd) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{Path(path).name}: tensors do not match preset {preset!r} "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for k, v in sd.items():
+        if v.shape != expected[k].shape:
+            raise ValueError(f"{Path(path).name}: {k} has shape {tuple(v.shape)}, {preset!r} needs {tuple(expected[k].shape)}")
+        if v.dtype.is_floating_point != expected[k].dtype.is_floating_point:
+            raise ValueError(f"{Path(path).name}: {k} has dtype {v.dtype}, expected {expected[k].dtype}")
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise ValueError(f"{Path(path).name}: {k} holds NaN or inf values")
+    G.load_state_dict({k: v.to(expected[k].dtype) for k, v in sd.items()})
+    return GeneratorModel(G.to(device).eval().requires_grad_(False), mcfg, preset, meta)
+
+
+def from_trainer(trainer) -> GeneratorModel:
+    """A sampling copy of a Trainer's generator (EMA if any), detached from training."""
+    import copy
+    G = copy.deepcopy(trainer.sampler).float().eval().requires_grad_(False)
+    G = G.to(memory_format=torch.contiguous_format)
+    return GeneratorModel(G, trainer.mcfg, trainer.cfg.preset, {"step": trainer.step})
+
+
+def to_pil(image_u8):
+    from PIL import Image
+    return Image.fromarray(np.asarray(image_u8, dtype=np.uint8), mode="L")

@@ -1,0 +1,320 @@
+"""The training engine: one ``Trainer`` holding G, D, optimizers and data on one device, and
+one ``train(config, progress=..., abort=...)`` loop that every caller (CLI, app, tests,
+benchmarks) drives.
+
+Fast by construction: the whole dataset lives on the device as uint8, batches are gathered
+by index from a per-epoch permutation, statistics accumulate on the device and are read
+back once per ``log_every`` steps (no host sync in the step), and on CUDA the step runs
+under bf16 autocast with fused optimizers, channels_last and ``torch.compile``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from gan import checkpoint as ckpt
+from gan.config import TrainConfig
+from gan.data import Digits
+from gan.losses import D_LOSSES, G_LOSSES, d_probability, gradient_penalty
+from gan.pixels import from_pixels, to_pixels
+from gan.sampling import fixed_grid_inputs, make_grid, sample_latents
+
+STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return dev
+
+
+def grad_norm(params) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+@dataclass
+class Progress:
+    """What ``progress`` receives every ``log_every`` steps (and once at the end)."""
+
+    step: int                     # generator steps done
+    total_steps: int | None       # None when the run is bounded by seconds only
+    epoch: float                  # passes over the training data
+    elapsed: float                # seconds of training
+    images_per_sec: float         # real images through D per second, over the last interval
+    stats: dict[str, float]       # STAT_NAMES averaged over the last interval
+    lr_g: float
+    lr_d: float
+    samples: "torch.Tensor | None" = None  # uint8 (H, W) fixed-noise grid, every sample_every steps
+    status: str = "running"       # running | finished | aborted | diverged
+    message: str = ""
+
+
+@dataclass
+class TrainResult:
+    trainer: "Trainer"
+    status: str                   # finished | aborted | diverged
+    message: str
+    history: list[Progress] = field(default_factory=list)
+
+
+class Diverged(RuntimeError):
+    pass
+
+
+class Trainer:
+    """All state of one GAN run. ``d_step``/``g_step`` are single optimisation steps."""
+
+    def __init__(self, cfg: TrainConfig, data: Digits):
+        cfg.validate()
+        self.cfg = cfg
+        self.mcfg = cfg.model_config()
+        self.device = resolve_device(cfg.device)
+        cuda = self.device.type == "cuda"
+        self.amp = cfg.amp if cfg.amp is not None else cuda
+        data = data.subset(cfg.digits)
+        if len(data) < cfg.batch_size:
+            raise ValueError(f"batch_size {cfg.batch_size} is larger than the {len(data)} training images")
+        self.data = data.to(self.device)
+        torch.manual_seed(cfg.seed)               # initial weights and dropout
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        G, D = self.mcfg.build()
+        fmt = torch.channels_last if cuda else torch.contiguous_format
+        self.G: nn.Module = G.to(self.device, memory_format=fmt)
+        self.D: nn.Module = D.to(self.device, memory_format=fmt)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
+        self.opt_g = self._optimizer(self.G, cfg.lr_g)
+        self.opt_d = self._optimizer(self.D, cfg.lr_d)
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
+        self.step = 0                             # generator steps
+        self.d_step_count = 0                     # discriminator steps (pre-training included)
+        self.epoch_pos = 0                        # index into the current permutation
+        self.epochs_done = 0
+        self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
+        self._acc = torch.zeros(len(STAT_NAMES), device=self.device)
+        self._acc_n = torch.zeros(2, device=self.device)  # (d steps, g steps) since last read
+        self.conditional = self.mcfg.num_classes > 0
+        z, y = fixed_grid_inputs(self.mcfg, seed=cfg.seed, n=100)
+        self.fixed_z, self.fixed_y = z.to(self.device), (y.to(self.device) if y is not None else None)
+        use_compile = cfg.compile if cfg.compile is not None else (cuda and cfg.loss != "wgan-gp")
+        self.G_fwd = torch.compile(self.G) if use_compile else self.G
+        self.D_fwd = torch.compile(self.D) if use_compile else self.D
+
+    # ----------------------------------------------------------------- pieces
+    def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+        fused = {"fused": True} if self.device.type == "cuda" else {}
+        if self.cfg.optimizer == "adam":
+            return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(self.cfg.betas), **fused)
+        return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7)  # Keras defaults
+
+    def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
+        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+            if lr is not None:
+                if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 1e-7 <= lr <= 1.0):
+                    raise ValueError(f"learning rate must be in [1e-7, 1], got {lr!r}")
+                for g in opt.param_groups:
+                    g["lr"] = float(lr)
+        self.cfg.lr_g = self.opt_g.param_groups[0]["lr"]
+        self.cfg.lr_d = self.opt_d.param_groups[0]["lr"]
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        b = self.cfg.batch_size
+        if self.epoch_pos + b > len(self.perm):
+            self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
+            self.epoch_pos = 0
+            self.epochs_done += 1
+        idx = self.perm[self.epoch_pos:self.epoch_pos + b]
+        self.epoch_pos += b
+        x = from_pixels(self.data.images[idx], self.mcfg.output)
+        if self.device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.data.labels[idx]
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        return sample_latents(n, self.mcfg.z_dim, self.mcfg.z_dist, self.gen, self.device)
+
+    @property
+    def epoch(self) -> float:
+        return self.epochs_done + self.epoch_pos / len(self.data)
+
+    def _clip(self, net: nn.Module) -> None:
+        if self.cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_value_(net.parameters(), self.cfg.clip_grad)
+
+    # ----------------------------------------------------------------- steps
+    def d_step(self) -> None:
+        cfg = self.cfg
+        real, y = self.next_batch()
+        y = y if self.conditional else None
+        z = self.sample_z(real.shape[0])
+        with torch.no_grad(), self._autocast():
+            fake = self.G_fwd(z, y)
+        with self._autocast():
+            out_real = self.D_fwd(real, y)
+            out_fake = self.D_fwd(fake.detach(), y)
+            loss = D_LOSSES[cfg.loss](out_real, out_fake, 1.0 - cfg.label_smoothing)
+            if cfg.loss == "wgan-gp" and cfg.gp_weight > 0:
+                loss = loss + cfg.gp_weight * gradient_penalty(self.D_fwd, real, fake.float(), y, self.gen)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self._clip(self.D)
+        gn = grad_norm(self.D.parameters())
+        self.opt_d.step()
+        self.d_step_count += 1
+        with torch.no_grad():
+            self._acc[[0, 2, 3, 4]] += torch.stack([
+                loss.detach().float(), d_probability(out_real.detach(), cfg.loss).mean(),
+                d_probability(out_fake.detach(), cfg.loss).mean(), gn.to(self._acc.device)])
+            self._acc_n[0] += 1
+
+    def g_step(self) -> None:
+        cfg = self.cfg
+        n = cfg.batch_size
+        y = torch.randint(0, 10, (n,), device=self.device, generator=self.gen) if self.conditional else None
+        z = self.sample_z(n)
+        with self._autocast():
+            out_fake = self.D_fwd(self.G_fwd(z, y), y)
+            loss = G_LOSSES[cfg.loss](out_fake)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self._clip(self.G)
+        gn = grad_norm(self.G.parameters())
+        self.opt_g.step()
+        self.D.zero_grad(set_to_none=True)
+        if self.G_ema is not None:
+            self.update_ema()
+        self.step += 1
+        with torch.no_grad():
+            self._acc[[1, 5]] += torch.stack([loss.detach().float(), gn.to(self._acc.device)])
+            self._acc_n[1] += 1
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))   # warm-up: average early steps less
+        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def train_step(self) -> None:
+        """One generator step preceded by ``d_steps`` discriminator steps (or a pre-training D step)."""
+        if self.d_step_count < self.cfg.d_pretrain_steps:
+            self.d_step()
+            return
+        for _ in range(self.cfg.d_steps):
+            self.d_step()
+        self.g_step()
+
+    def read_stats(self) -> dict[str, float | None] | None:
+        """Average the accumulated statistics (one device->host copy) and reset them.
+        None when no step ran since the last read; G's entries are None in D-only intervals."""
+        vals = torch.cat([self._acc, self._acc_n]).tolist()
+        nd, ng = vals[-2], vals[-1]
+        if nd == 0 and ng == 0:
+            return None
+        out = {}
+        for i, k in enumerate(STAT_NAMES):
+            n = ng if k in ("g_loss", "grad_norm_g") else nd
+            out[k] = vals[i] / n if n else None
+        self._acc.zero_()
+        self._acc_n.zero_()
+        return out
+
+    def weights_finite(self) -> bool:
+        params = [p for p in list(self.G.parameters()) + list(self.D.parameters())]
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
+
+    # ----------------------------------------------------------------- sampling
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples and exports: the EMA copy when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def sample_grid(self) -> torch.Tensor:
+        G = self.sampler
+        was_training = G.training
+        G.eval()
+        with self._autocast():
+            x = G(self.fixed_z, self.fixed_y)
+        G.train(was_training)
+        return make_grid(to_pixels(x, self.mcfg.output), nrow=10)
+
+    # ----------------------------------------------------------------- state
+    def snapshot(self) -> dict:
+        nets = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
+        return {k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in nets.items()}
+
+    def restore(self, snap: dict) -> None:
+        self.G.load_state_dict(snap["G"])
+        self.D.load_state_dict(snap["D"])
+        if self.G_ema is not None and "G_ema" in snap:
+            self.G_ema.load_state_dict(snap["G_ema"])
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = ckpt.prefixed("G", self.G.state_dict()) | ckpt.prefixed("D", self.D.state_dict())
+        if self.G_ema is not None:
+            tensors |= ckpt.prefixed("G_ema", self.G_ema.state_dict())
+        tg, mg = ckpt.flatten_optimizer("opt_g", self.opt_g)
+        td, md = ckpt.flatten_optimizer("opt_d", self.opt_d)
+        tensors |= tg | td
+        tensors["rng.gen"] = self.gen.get_state()
+        tensors["rng.cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors["data.perm"] = self.perm
+        meta = {"format": ckpt.CHECKPOINT_FORMAT, "config": self.cfg.to_dict(), "model_args": self.mcfg.to_dict(),
+                "preset": self.cfg.preset, "step": self.step, "d_step_count": self.d_step_count,
+                "epoch_pos": self.epoch_pos, "epochs_done": self.epochs_done, "opt_g": mg, "opt_d": md}
+        return tensors, meta
+
+    def save(self, path) -> None:
+        tensors, meta = self.state_tensors()
+        ckpt.save_tensors(path, tensors, meta)
+        ckpt.write_json_twin(path, meta)
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        self.G.load_state_dict(ckpt.strip_prefix("G", tensors))
+        self.D.load_state_dict(ckpt.strip_prefix("D", tensors))
+        if self.G_ema is not None:
+            ema = ckpt.strip_prefix("G_ema", tensors)
+            self.G_ema.load_state_dict(ema if ema else self.G.state_dict())
+        if "opt_g" in meta:
+            self.opt_g.load_state_dict(ckpt.unflatten_optimizer("opt_g", tensors, meta["opt_g"]))
+            self.opt_d.load_state_dict(ckpt.unflatten_optimizer("opt_d", tensors, meta["opt_d"]))
+            self.set_lr(self.cfg.lr_g, self.cfg.lr_d)
+        if "rng.gen" in tensors:
+            self.gen.set_state(tensors["rng.gen"])
+            torch.set_rng_state(tensors["rng.cpu"])
+            if self.device.type == "cuda" and "rng.cuda" in tensors:
+                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+            self.perm = tensors["data.perm"].to(self.device)
+        for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
+            setattr(self, k, int(meta.get(k, 0)))
+
+    def export_generator(self, path, extra: dict | None = None, half: bool = False) -> None:
+        """Generator-only file for weights/: the sampling generator (EMA if any) + config."""
+        sd = self.sampler.state_dict()
+        if half:
+            sd = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+        meta = {"format": ckpt.GENERATOR_FORMAT, "preset": self.cfg.preset, "model_args": self.mcfg.to_dict(),
+                "train_config": self.cfg.to_dict(), "step": self.step, "ema": self.G_ema is not None} | (extra or {})
+        ckpt.save_tensors(path, ckpt.prefixed("G", sd), meta)
+
