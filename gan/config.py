@@ -38,6 +38,8 @@ class TrainConfig:
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     amp: bool | None = None            # bf16 autocast; None = on for cuda
     compile: bool | None = None        # torch.compile G and D; None = on for cuda when it applies
+    channels_last: bool = False        # NHWC activations (cuda); off by default: inductor mis-strides
+                                       # ConvTranspose2d on 1x1 inputs with it (torch 2.11)
     log_every: int = 50                # steps between progress reports
     sample_every: int = 500            # steps between fixed-noise sample grids
     checkpoint_every: int = 0          # steps between checkpoints (needs out_dir); 0 = only at the end

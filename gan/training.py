@@ -5,7 +5,7 @@ benchmarks) drives.
 Fast by construction: the whole dataset lives on the device as uint8, batches are gathered
 by index from a per-epoch permutation, statistics accumulate on the device and are read
 back once per ``log_every`` steps (no host sync in the step), and on CUDA the step runs
-under bf16 autocast with fused optimizers, channels_last and ``torch.compile``.
+under bf16 autocast with fused optimizers and ``torch.compile`` (channels_last optional).
 """
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         G, D = self.mcfg.build()
-        fmt = torch.channels_last if cuda else torch.contiguous_format
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         self.G: nn.Module = G.to(self.device, memory_format=fmt)
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
@@ -143,7 +143,7 @@ class Trainer:
         idx = self.perm[self.epoch_pos:self.epoch_pos + b]
         self.epoch_pos += b
         x = from_pixels(self.data.images[idx], self.mcfg.output)
-        if self.device.type == "cuda":
+        if self.cfg.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, self.data.labels[idx]
 

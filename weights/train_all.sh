@@ -10,7 +10,7 @@ PY=${PYTHON:-python3}
 mkdir -p runs
 for p in $PRESETS; do
   $PY -m gan train --preset "$p" --seconds "$SECONDS_PER_RUN" --device auto --quiet \
-      --log-every 200 --sample-every 5000 --checkpoint-every 20000 \
+      --log-every 200 --sample-every 5000 --checkpoint-every 20000 ${TRAIN_FLAGS:-} \
       --out "runs/$p" --export "weights/$p.safetensors" > "runs/$p.log" 2>&1 &
 done
 wait
