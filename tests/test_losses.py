@@ -1,0 +1,57 @@
+import math
+
+import pytest
+import torch
+
+from gan import losses
+
+
+def test_bce_losses_match_closed_form():
+    real, fake = torch.tensor([0.0, 2.0]), torch.tensor([-1.0, 0.0])
+    sp = torch.nn.functional.softplus
+    expected = sp(-real).mean() + sp(fake).mean()
+    assert losses.bce_d_loss(real, fake).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert losses.non_saturating_g_loss(fake).item() == pytest.approx(sp(-fake).mean().item(), rel=1e-6)
+    assert losses.minimax_g_loss(fake).item() == pytest.approx(-sp(fake).mean().item(), rel=1e-6)
+
+
+def test_label_smoothing_changes_the_real_target():
+    real, fake = torch.zeros(4), torch.zeros(4)
+    assert losses.bce_d_loss(real, fake, 0.9).item() == pytest.approx(2 * math.log(2), rel=1e-6)
+    big = torch.full((4,), 10.0)
+    assert losses.bce_d_loss(big, fake, 0.9).item() > losses.bce_d_loss(big, fake, 1.0).item()
+
+
+def test_lsgan_hinge_wasserstein():
+    r, f = torch.tensor([1.0, 0.5]), torch.tensor([0.0, 0.5])
+    assert losses.lsgan_d_loss(r, f).item() == pytest.approx(0.5 * 0.125 + 0.5 * 0.125)
+    assert losses.lsgan_g_loss(torch.ones(3)).item() == 0
+    assert losses.hinge_d_loss(torch.full((2,), 2.0), torch.full((2,), -2.0)).item() == 0
+    assert losses.hinge_d_loss(torch.zeros(2), torch.zeros(2)).item() == 2
+    assert losses.wasserstein_d_loss(r, f).item() == pytest.approx(f.mean().item() - r.mean().item())
+    assert losses.wasserstein_g_loss(f).item() == pytest.approx(-0.25)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    w = torch.randn(1, 1, 28, 28)
+
+    def critic(x, y=None):
+        return (x * w).flatten(1).sum(1)
+
+    real, fake = torch.randn(8, 1, 28, 28), torch.randn(8, 1, 28, 28)
+    expected = (w.norm() - 1) ** 2          # the gradient of a linear critic is w everywhere
+    assert losses.gradient_penalty(critic, real, fake).item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+@pytest.mark.parametrize("name", losses.LOSSES)
+def test_every_loss_has_both_halves_and_gives_gradients(name):
+    real = torch.randn(5, requires_grad=True)
+    fake = (torch.rand(5) * 0.8 + 0.1).requires_grad_(True)   # scores where every game disagrees
+    d = losses.D_LOSSES[name](real, fake)
+    g = losses.G_LOSSES[name](fake)
+    d_real, d_fake = torch.autograd.grad(d, (real, fake))
+    (g_fake,) = torch.autograd.grad(g, fake)
+    assert torch.isfinite(d) and torch.isfinite(g)
+    assert d_real.abs().sum() > 0 and d_fake.abs().sum() > 0 and g_fake.abs().sum() > 0
+    # D pushes fake scores down, G pushes them up
+    assert (d_fake * g_fake).sum() < 0

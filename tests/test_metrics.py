@@ -1,0 +1,75 @@
+"""Metrics on real MNIST with the shipped evaluator classifier."""
+import pytest
+import torch
+
+from gan import metrics
+from gan.evaluator import accuracy, embed, load_classifier
+
+
+@pytest.fixture(scope="module")
+def feats(mnist_dir):
+    from gan.data import load_mnist
+    test, train = load_mnist("test", mnist_dir), load_mnist("train", mnist_dir)
+    clf = load_classifier()
+    idx = torch.randperm(60000, generator=torch.Generator().manual_seed(0))[:5000]
+    f_test, p_test = embed(test.images[:5000], clf)
+    f_train, _ = embed(train.images[idx], clf)
+    noise = (torch.rand(2000, 28, 28, generator=torch.Generator().manual_seed(1)) * 255).to(torch.uint8)
+    f_noise, _ = embed(noise, clf)
+    ones = test.images[test.labels == 1][:1000]                    # a generator collapsed onto one digit
+    f_ones, p_ones = embed(ones, clf)
+    return dict(test=f_test, p_test=p_test, train=f_train, noise=f_noise, ones=f_ones, p_ones=p_ones,
+                labels=test.labels[:5000], test_data=test)
+
+
+def test_classifier_accuracy_is_at_least_99_percent(feats):
+    assert accuracy(load_classifier(), feats["test_data"]) >= 0.99
+
+
+def test_fid_against_itself_is_zero(feats):
+    assert abs(metrics.fid(feats["test"], feats["test"])) < 1e-6
+
+
+def test_fid_real_is_far_below_noise_and_collapse(feats):
+    floor = metrics.fid(feats["train"], feats["test"])
+    assert 0 < floor < 2.0
+    assert metrics.fid(feats["noise"], feats["test"]) > 50 * floor
+    assert metrics.fid(feats["ones"], feats["test"]) > 20 * floor
+
+
+def test_fid_matches_a_direct_matrix_square_root():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(500, 6, generator=g, dtype=torch.float64), torch.randn(400, 6, generator=g, dtype=torch.float64) * 1.5 + 0.3
+    (m1, c1), (m2, c2) = metrics.feature_stats(a), metrics.feature_stats(b)
+    vals, vecs = torch.linalg.eig(c1 @ c2)                            # sqrtm via eigendecomposition of C1 C2
+    tr_sqrt = vals.sqrt().real.sum()
+    direct = ((m1 - m2) ** 2).sum() + c1.trace() + c2.trace() - 2 * tr_sqrt
+    assert metrics.fid(a, b) == pytest.approx(direct.item(), rel=1e-8)
+
+
+def test_classifier_score_real_near_ten_and_collapsed_near_one(feats):
+    assert metrics.classifier_score(feats["p_test"]) > 9.3
+    assert metrics.classifier_score(feats["p_ones"]) < 1.3
+    assert metrics.classifier_score(torch.full((10, 10), 0.1)) == pytest.approx(1.0)
+
+
+def test_mode_coverage(feats):
+    hist = metrics.class_histogram(feats["p_test"])
+    assert metrics.modes_covered(hist) == 10 and metrics.kl_to_uniform(hist) < 0.01
+    collapsed = metrics.class_histogram(feats["p_ones"])
+    assert metrics.modes_covered(collapsed) == 1 and metrics.kl_to_uniform(collapsed) > 2
+
+
+def test_precision_recall(feats):
+    p, r = metrics.precision_recall(feats["test"][:2000], feats["train"][:2000])
+    assert p > 0.7 and r > 0.7
+    p, r = metrics.precision_recall(feats["test"][:2000], feats["ones"])
+    assert p > 0.7 and r < 0.3                      # realistic but not diverse
+    p, r = metrics.precision_recall(feats["test"][:2000], feats["noise"])
+    assert p < 0.05
+
+
+def test_label_accuracy_on_real_labelled_data(feats):
+    assert metrics.label_accuracy(feats["p_test"], feats["labels"]) > 0.99
+    shuffled = feats["labels"][torch.randperm(5000, generator=torch.Generator().manual_seed(0))]
+    assert metrics.label_accuracy(feats["p_test"], shuffled) < 0.2

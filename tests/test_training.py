@@ -1,0 +1,148 @@
+import math
+import threading
+
+import pytest
+import torch
+
+from gan.config import TrainConfig
+from gan.control import RunControl
+from gan.loop import train
+from gan.training import Trainer
+from tests.conftest import tiny_config
+
+
+def _weights(module):
+    return {k: v.clone() for k, v in module.state_dict().items()}
+
+
+def _equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_progress_reports_everything(fake_digits):
+    seen = []
+    cfg = tiny_config("dcgan", steps=6, log_every=2, sample_every=4)
+    result = train(cfg, progress=seen.append, data=fake_digits)
+    assert [p.step for p in seen] == [2, 4, 6, 6]
+    assert seen[-1].status == "finished" and result.status == "finished"
+    for p in seen:
+        assert set(p.stats) == {"d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"}
+        assert p.images_per_sec > 0 and p.elapsed > 0 and 0 < p.epoch
+        assert 0 <= p.stats["d_real"] <= 1 and 0 <= p.stats["d_fake"] <= 1
+    assert seen[0].samples is not None and seen[1].samples is not None and seen[-1].samples is not None
+    assert seen[0].samples.shape == (302, 302)
+
+
+def test_same_seed_same_weights(fake_digits):
+    a = train(tiny_config("dcgan", steps=4, seed=7), data=fake_digits).trainer
+    b = train(tiny_config("dcgan", steps=4, seed=7), data=fake_digits).trainer
+    c = train(tiny_config("dcgan", steps=4, seed=8), data=fake_digits).trainer
+    assert _equal(_weights(a.G), _weights(b.G))
+    assert not _equal(_weights(a.G), _weights(c.G))
+
+
+def test_abort_stops_promptly_and_keeps_the_model(fake_digits):
+    calls = {"n": 0}
+
+    def abort():
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    result = train(tiny_config("vanilla", steps=1000), abort=abort, data=fake_digits)
+    assert result.status == "aborted" and result.trainer.step == 3
+    assert all(torch.isfinite(p).all() for p in result.trainer.G.parameters())
+
+
+def test_divergence_is_detected_and_last_good_weights_kept(fake_digits):
+    cfg = tiny_config("dcgan", steps=20, log_every=2)
+    trainer = Trainer(cfg, fake_digits)
+    good = {}
+
+    def progress(p):
+        if p.step == 2:
+            good.update(_weights(trainer.G))
+        if p.step == 4 and p.status == "running":   # poison D: every later loss is NaN
+            with torch.no_grad():
+                next(trainer.D.parameters()).fill_(float("nan"))
+
+    result = train(cfg, progress=progress, trainer=trainer)
+    assert result.status == "diverged" and "step 2" in result.message
+    assert _equal(_weights(trainer.G), good)
+    assert trainer.weights_finite()
+
+
+def test_checkpoint_round_trip_and_bit_exact_resume(fake_digits, tmp_path):
+    for preset in ("dcgan", "keras-dcgan", "wgan-gp"):          # Adam + EMA, RMSprop + dropout, GP
+        full = train(tiny_config(preset, steps=6, ema=0.9), data=fake_digits).trainer
+        half = train(tiny_config(preset, steps=3, ema=0.9), data=fake_digits).trainer
+        path = tmp_path / f"{preset}.safetensors"
+        half.save(path)
+        assert path.with_suffix(".json").is_file()
+        resumed = train(tiny_config(preset, steps=6, ema=0.9), data=fake_digits, resume=path).trainer
+        assert resumed.step == 6
+        for name in ("G", "D", "G_ema"):
+            assert _equal(_weights(getattr(full, name)), _weights(getattr(resumed, name))), (preset, name)
+
+
+def test_resume_refuses_a_generator_export(fake_digits, tmp_path):
+    t = train(tiny_config("dcgan", steps=1), data=fake_digits).trainer
+    t.export_generator(tmp_path / "g.safetensors")
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        train(tiny_config("dcgan", steps=2), data=fake_digits, resume=tmp_path / "g.safetensors")
+
+
+def test_periodic_checkpoints_are_written(fake_digits, tmp_path):
+    cfg = tiny_config("vanilla", steps=4, log_every=2, checkpoint_every=2, out_dir=str(tmp_path))
+    train(cfg, data=fake_digits)
+    assert (tmp_path / "checkpoint.safetensors").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_run_control_pause_single_steps_and_lr(fake_digits):
+    control = RunControl(poll=0.01)
+    cfg = tiny_config("dcgan", steps=10**6, log_every=1)
+    trainer = Trainer(cfg, fake_digits)
+    seen = []
+    control.pause()
+    thread = threading.Thread(target=lambda: seen.append(train(cfg, trainer=trainer, control=control)))
+    thread.start()
+    control.request_step("d")
+    control.request_step("g")
+    control.set_lr(lr_g=1e-3)
+    for _ in range(200):
+        if trainer.d_step_count == 1 and trainer.step == 1:
+            break
+        threading.Event().wait(0.01)
+    assert (trainer.d_step_count, trainer.step) == (1, 1)
+    control.resume()
+    while trainer.step < 5:
+        threading.Event().wait(0.01)
+    control.stop()
+    thread.join(10)
+    assert seen[0].status == "aborted"
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_config_validation_messages():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig.for_preset("dcgan", steps=1, batch_size=0)
+    with pytest.raises(ValueError, match="lr_g"):
+        TrainConfig.for_preset("dcgan", steps=1, lr_g=float("nan"))
+    with pytest.raises(ValueError, match="length"):
+        TrainConfig.for_preset("dcgan")
+    with pytest.raises(ValueError, match="digits"):
+        TrainConfig.for_preset("dcgan", steps=1, digits=(11,))
+    with pytest.raises(ValueError, match="no field"):
+        TrainConfig.for_preset("dcgan", steps=1, model={"depth": 3})
+    with pytest.raises(ValueError, match="unknown training option"):
+        TrainConfig.for_preset("dcgan", steps=1, learning_rate=3)
+    with pytest.raises(ValueError, match="batch_size 512 is larger"):
+        Trainer(TrainConfig.for_preset("one-digit", steps=1, batch_size=512, digits=(1,), device="cpu"),
+                __import__("gan.data").data.synthetic_digits(200))
+
+
+def test_epochs_and_seconds_bound_the_run(fake_digits):
+    r = train(tiny_config("vanilla", steps=None, epochs=1, batch_size=100), data=fake_digits)
+    assert r.trainer.step == 6 and math.isclose(r.trainer.epoch, 1.0)
+    r = train(tiny_config("vanilla", steps=None, seconds=0.3, log_every=5), data=fake_digits)
+    assert r.status == "finished" and r.history[-1].elapsed < 2.0
