@@ -58,5 +58,5 @@ class Explorer:
     def grid(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False, nrow: int | None = None) -> np.ndarray:
         imgs = self.images(seed, n, sliders, digit, raw)
         if nrow is None:
-            nrow = 10 if (self.model.conditional and digit is None and n >= 10) else None
+            nrow = min(n, 10)             # ten per row: columns line up with digits on conditional models
         return make_grid(imgs, nrow=nrow).numpy()

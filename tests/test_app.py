@@ -1,0 +1,124 @@
+"""The real app: a local Gradio server driven by gradio_client and by Debian's Chromium."""
+import os
+import shutil
+import socket
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    os.environ["GAN_MAX_RUN_SECONDS"] = "20"
+    import app
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
+                                quiet=True)
+    yield app, url
+    app.demo.close()
+
+
+@pytest.fixture
+def client(server):
+    from gradio_client import Client
+    c = Client(server[1], verbose=False)
+    yield c
+    c.close()
+
+
+def _img(path):
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def test_explore_seed_slider_digit(client):
+    base = _img(client.predict("cgan", 3, 20, "all", False, *([0.0] * 8), api_name="/render"))
+    same = _img(client.predict("cgan", 3, 20, "all", False, *([0.0] * 8), api_name="/render"))
+    other_seed = _img(client.predict("cgan", 4, 20, "all", False, *([0.0] * 8), api_name="/render"))
+    slid = _img(client.predict("cgan", 3, 20, "all", False, 2.5, *([0.0] * 7), api_name="/render"))
+    sevens = _img(client.predict("cgan", 3, 20, "7", False, *([0.0] * 8), api_name="/render"))
+    assert np.array_equal(base, same)
+    for changed in (other_seed, slid, sevens):
+        assert changed.shape == base.shape and not np.array_equal(changed, base)
+
+
+def test_bad_api_values_get_a_message_and_the_server_keeps_serving(client):
+    from gradio_client.exceptions import AppError
+    for args in (("cgan", -5, 20), ("cgan", 1, 10**7), ("nope", 1, 4), ("cgan", "abc", 4), ("cgan", 1, -3)):
+        with pytest.raises(AppError):
+            client.predict(*args, "all", False, *([0.0] * 8), api_name="/render")
+    assert client.predict("dcgan", 1, 4, "all", False, *([0.0] * 8), api_name="/render")
+
+
+TRAIN = ("dcgan", "steps", 60, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0, "scratch")
+
+
+def test_training_streams_to_the_end_with_growing_curves(client):
+    job = client.submit(*TRAIN, api_name="/train")
+    sizes, statuses = [], []
+    for out in job:
+        statuses.append(out[0])
+        sizes.append(len(out[2]["data"]) if out[2] else 0)
+    assert "finished" in statuses[-1] and "Step 60/60" in statuses[-1]
+    assert len(sizes) >= 3 and sizes[-1] > sizes[0] and sizes == sorted(sizes)
+    assert job.outputs()[-1][1] is not None                     # the sample grid
+
+
+def test_stop_mid_run(client):
+    job = client.submit("dcgan", "seconds", 20, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0,
+                        "scratch", api_name="/train")
+    t0 = time.time()
+    while time.time() - t0 < 15:
+        outs = job.outputs()
+        if outs and "Step" in outs[-1][0] and "Step 0" not in outs[-1][0]:
+            break
+        time.sleep(0.2)
+    client.predict(2e-4, 2e-4, api_name="/control_stop")
+    while not job.done():
+        time.sleep(0.2)
+    assert "aborted" in job.outputs()[-1][0] and time.time() - t0 < 19
+
+
+@pytest.mark.browser
+def test_browser_slider_and_live_training(server, chromium, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.goto(server[1])
+        grid = page.locator("#samples-grid img").first
+        expect(grid).to_be_visible(timeout=30000)
+        page.wait_for_timeout(1000)
+        before = grid.get_attribute("src")
+        page.screenshot(path=str(tmp_path / "explore.png"))
+        number = page.get_by_label("number input for Direction 1")
+        number.fill("2.5")
+        number.press("Enter")
+        expect(grid).not_to_have_attribute("src", before, timeout=15000)
+        page.screenshot(path=str(tmp_path / "explore-slider.png"))
+
+        page.get_by_role("tab", name="Train").click()
+        page.get_by_role("button", name="Start training").click()
+        live = page.locator("#live-grid img").first
+        expect(live).to_be_visible(timeout=30000)
+        expect(page.get_by_text("images/s").first).to_be_visible(timeout=30000)
+        expect(page.locator("#loss-plot canvas, #loss-plot svg").first).to_be_visible(timeout=30000)  # plot drew
+        first = live.get_attribute("src")
+        expect(live).not_to_have_attribute("src", first, timeout=30000)           # the grid updates
+        page.screenshot(path=str(tmp_path / "train-live.png"))
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_text("aborted").first).to_be_visible(timeout=30000)
+        page.screenshot(path=str(tmp_path / "train-stopped.png"), full_page=True)
+        shots = os.environ.get("GAN_SCREENSHOTS")
+        if shots:
+            for f in tmp_path.glob("*.png"):
+                shutil.copy(f, shots)
+        browser.close()

@@ -1,0 +1,143 @@
+"""The playground's handlers as plain functions (no server)."""
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gan import playground as pg
+from tests.conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def library():
+    return pg.ModelLibrary()
+
+
+def test_library_lists_every_shipped_preset_default_first(library):
+    names = library.names()
+    assert names[0] == pg.DEFAULT_MODEL
+    assert set(names) == {"vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"}
+
+
+def test_render_seed_slider_digit(library):
+    _, ex = library.get("cgan")
+    a = pg.render(ex, 5, 20, [0.0] * 8)
+    assert a.dtype == np.uint8 and a.shape == (2 * 30 + 2, 10 * 30 + 2)
+    assert np.array_equal(a, pg.render(ex, 5, 20, [0.0] * 8))
+    assert not np.array_equal(a, pg.render(ex, 6, 20, [0.0] * 8))
+    moved = pg.render(ex, 5, 20, [2.0] + [0.0] * 7)
+    assert not np.array_equal(a, moved)
+    assert not np.array_equal(pg.render(ex, 5, 4, [0.0] * 8, digit=3), pg.render(ex, 5, 4, [0.0] * 8, digit=4))
+    assert not np.array_equal(moved, pg.render(ex, 5, 20, [2.0] + [0.0] * 7, raw=True))
+
+
+def test_directions_are_unit_vectors_sorted_by_effect(library):
+    model, ex = library.get("dcgan")
+    d = ex.directions()
+    assert d.shape == (8, model.mcfg.z_dim)
+    assert np.allclose(d.norm(dim=1).numpy(), 1.0, atol=1e-5)
+    base = ex.images(1, 64, None).astype(float)
+    change = [np.abs(ex.images(1, 64, [0] * k + [2.0]).astype(float) - base).mean() for k in range(8)]
+    assert change[0] > change[-1]                     # the first direction moves the pictures more
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(seed=-1), "seed"), (dict(seed=float("nan")), "seed"), (dict(seed="abc"), "seed"),
+    (dict(n=0), "number of digits"), (dict(n=10**6), "number of digits"), (dict(n=2.5), "number of digits"),
+    (dict(sliders=[float("inf")]), "slider 1"), (dict(sliders=[99]), "slider 1"), (dict(digit=10), "digit"),
+])
+def test_render_rejects_bad_values_with_a_message(library, kw, message):
+    _, ex = library.get("cgan")
+    args = dict(seed=1, n=4, sliders=[0.0] * 8) | kw
+    with pytest.raises(ValueError, match=message):
+        pg.render(ex, args["seed"], args["n"], args["sliders"], args.get("digit"))
+
+
+def test_interpolation_strip_and_gif(library, tmp_path):
+    model, _ = library.get("cgan")
+    strip, frames = pg.interpolation(model, 1, 2, 6, "3", "8")
+    assert strip.shape == (32, 6 * 30 + 2) and frames.shape == (6, 28, 28)
+    gif = pg.write_gif(frames, tmp_path / "a.gif")
+    img = Image.open(gif)
+    assert img.n_frames == 10 and img.size == (112, 112)
+    with pytest.raises(ValueError, match="frames"):
+        pg.interpolation(model, 1, 2, 1000)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.pad(np.full((60, 30), 255, np.uint8), 40),                        # white on black, L
+    lambda: 255 - np.pad(np.full((60, 30, 3), 255, np.uint8), ((40, 40), (40, 40), (0, 0))),  # black on white RGB
+    lambda: np.dstack([np.zeros((100, 100, 3), np.uint8), np.pad(np.full((60, 30), 255, np.uint8), ((20, 20), (35, 35)))]),  # alpha ink
+    lambda: Image.fromarray(np.pad(np.full((8, 4), 255, np.uint8), 3)),          # tiny PIL image
+    lambda: {"composite": np.pad(np.full((60, 30), 255, np.uint8), 40), "background": None, "layers": []},
+])
+def test_decode_drawing_any_input_gives_an_mnist_digit(make):
+    out = pg.decode_drawing(make())
+    assert out.shape == (28, 28) and out.dtype == np.uint8
+    ys, xs = np.nonzero(out > 30)
+    assert ys.max() - ys.min() <= 20 and 8 <= ys.mean() <= 20 and 8 <= xs.mean() <= 20
+
+
+@pytest.mark.parametrize("bad, message", [
+    (None, "draw"), (np.zeros((50, 50)), "empty"), (b"not an image", "could not read"),
+    (np.zeros((2, 2, 2, 2)), "unsupported"), ("/nonexistent.png", "could not read"),
+])
+def test_decode_drawing_refuses_garbage(bad, message):
+    with pytest.raises(ValueError, match=message):
+        pg.decode_drawing(bad)
+
+
+def test_probe_classifies_a_real_digit(mnist_test):
+    seven = mnist_test.images[0].numpy()
+    assert mnist_test.labels[0] == 7
+    res = pg.probe(pg.decode_drawing(seven))
+    assert res["class"] == 7 and "real_score" not in res
+
+
+def test_live_run_streams_stops_and_becomes_a_model(fake_digits):
+    limits = pg.Limits(1, 60, 100, 20, 2)
+    session = pg.Session(limits)
+    run, thread = pg.start_run(session, tiny_config("dcgan", steps=10**6, log_every=2, sample_every=4), fake_digits)
+    t0 = time.time()
+    while len(run.history) < 5 and time.time() - t0 < 30:
+        time.sleep(0.02)
+    assert run.status == "running" and run.grid is not None
+    frame = pg.loss_frame([run])
+    assert set(frame["series"]) == {"d_loss", "g_loss"} and len(frame) >= 10
+    run.control.stop()
+    thread.join(10)
+    assert run.done.is_set() and run.status == "aborted"
+    assert run.model is not None and run.explorer is not None and run.discriminator is not None
+    assert pg.render(run.explorer, 1, 4, None).shape == (62, 62)
+    res = pg.probe(run.model.sample(0, 1)[0], run.discriminator)
+    assert 0 <= res["real_score"] <= 1
+
+
+def test_runs_per_session_cap_and_isolation(fake_digits):
+    limits = pg.Limits(1, 60, 100, 20, 1)
+    store = pg.SessionStore(limits)
+    a, b = store.get("a"), store.get("b")
+    run, thread = pg.start_run(a, tiny_config("vanilla", steps=10**6), fake_digits)
+    with pytest.raises(ValueError, match="at most 1 run"):
+        pg.start_run(a, tiny_config("vanilla", steps=5), fake_digits)
+    assert b.runs == {} and b.active() is None and a.active() is run
+    store.drop("a")                                   # the tab closed: its run stops
+    thread.join(10)
+    assert run.status == "aborted" and len(store) == 1
+
+
+def test_a_failing_run_reports_instead_of_crashing(fake_digits):
+    session = pg.Session(pg.Limits(1, 60, 100, 20, 2))
+    cfg = tiny_config("one-digit", steps=5, batch_size=500, digits=(3,))      # 60 images of digit 3 < batch
+    run, thread = pg.start_run(session, cfg, fake_digits)
+    thread.join(10)
+    assert run.status == "failed" and "batch_size" in run.message
+
+
+def test_limits_from_env(monkeypatch):
+    monkeypatch.setenv("GAN_MAX_CONCURRENT_RUNS", "3")
+    monkeypatch.setenv("GAN_MAX_SAMPLES", "nan")
+    monkeypatch.setenv("GAN_MAX_RUN_SECONDS", "-5")
+    lim = pg.Limits.from_env()
+    assert lim.max_concurrent_runs == 3 and lim.max_samples == 100 and lim.max_run_seconds == 1
