@@ -50,11 +50,11 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
 
 def _torchvision_root(data_dir=None) -> str:
     """A torchvision MNIST folder (MNIST/raw, uncompressed) built from the local IDX files."""
-    from gan.data import FILES, MD5, _find_file, _read_maybe_gz, DEFAULT_DIRS
+    from gan.data import FILES, _find_file, _read_maybe_gz, candidate_dirs
     root = Path(tempfile.mkdtemp(prefix="mnist-tv-"))
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    dirs = [data_dir] if data_dir else [d for d in DEFAULT_DIRS]
+    dirs = candidate_dirs(data_dir)
     for stem in FILES["train"] + FILES["test"]:
         for d in dirs:
             p = _find_file(Path(d).expanduser(), stem)

@@ -164,18 +164,23 @@ def _torchvision_download(root: Path, split: str) -> tuple[np.ndarray, np.ndarra
     return load_idx_dir(root, split) if _find_file(root, FILES[split][0]) else (ds.data.numpy(), ds.targets.numpy())
 
 
-def load_mnist(split: str = "train", root: str | Path | None = None, download: bool = False) -> Digits:
-    """Load the official MNIST ``split`` ("train" or "test"), checked, as a CPU ``Digits``."""
-    if split not in FILES:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    tried: list[str] = []
+def candidate_dirs(root: str | Path | None = None) -> list[str]:
+    """Directories searched for the IDX files, in order."""
     dirs = [root] if root else []
     if os.environ.get("GAN_MNIST_DIR"):
         dirs.append(os.environ["GAN_MNIST_DIR"])
     here = Path(__file__).resolve().parent.parent
     for d in DEFAULT_DIRS:
         dirs += [d, here / d] if not d.startswith("~") else [d]
-    for d in dict.fromkeys(str(x) for x in dirs):
+    return list(dict.fromkeys(str(x) for x in dirs))
+
+
+def load_mnist(split: str = "train", root: str | Path | None = None, download: bool = False) -> Digits:
+    """Load the official MNIST ``split`` ("train" or "test"), checked, as a CPU ``Digits``."""
+    if split not in FILES:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    tried: list[str] = []
+    for d in candidate_dirs(root):
         try:
             images, labels = load_idx_dir(d, split)
             return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels), f"idx:{d}")

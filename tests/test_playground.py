@@ -109,7 +109,7 @@ def test_live_run_streams_stops_and_becomes_a_model(fake_digits):
     thread.join(10)
     assert run.done.is_set() and run.status == "aborted"
     assert run.model is not None and run.explorer is not None and run.discriminator is not None
-    assert pg.render(run.explorer, 1, 4, None).shape == (62, 62)
+    assert pg.render(run.explorer, 1, 4, None).shape == (32, 4 * 30 + 2)
     res = pg.probe(run.model.sample(0, 1)[0], run.discriminator)
     assert 0 <= res["real_score"] <= 1
 
