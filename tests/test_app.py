@@ -122,3 +122,30 @@ def test_browser_slider_and_live_training(server, chromium, tmp_path):
             for f in tmp_path.glob("*.png"):
                 shutil.copy(f, shots)
         browser.close()
+
+
+def test_interpolate_and_probe_endpoints(client, tmp_path, mnist_test):
+    from gradio_client import handle_file
+    strip, gif = client.predict("cgan", 1, 2, 6, "3", "8", api_name="/interpolate")
+    assert _img(strip).shape == (64, 2 * (6 * 30 + 2)) and Image.open(gif).n_frames == 10
+    path = tmp_path / "seven.png"
+    Image.fromarray(255 - np.kron(mnist_test.images[0].numpy(), np.ones((8, 8), np.uint8))).save(path)  # ink on paper
+    seen, label, note = client.predict("cgan", None, handle_file(str(path)), api_name="/probe")
+    assert label["label"] == "7" and "generators only" in note
+    assert _img(seen).shape == (28, 28)
+
+
+def test_pause_step_and_resume_through_the_api(client):
+    job = client.submit("vanilla", "seconds", 15, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0,
+                        "scratch", api_name="/train")
+    t0 = time.time()
+    while not (job.outputs() and "running" in job.outputs()[-1][0]) and time.time() - t0 < 15:
+        time.sleep(0.1)
+    assert "pause" in client.predict(2e-4, 2e-4, api_name="/control_pause")
+    assert "d" in client.predict(2e-4, 2e-4, api_name="/control_d")
+    assert "learning rates set" in client.predict(1e-3, 2e-4, api_name="/control_lr")
+    client.predict(2e-4, 2e-4, api_name="/control_resume")
+    client.predict(2e-4, 2e-4, api_name="/control_stop")
+    while not job.done():
+        time.sleep(0.2)
+    assert "aborted" in job.outputs()[-1][0]
