@@ -12,6 +12,7 @@ import numpy as np
 
 from gan import playground as pg
 from gan.config import TrainConfig
+from gan.data import MNISTNotFound
 from gan.explore import N_SLIDERS
 from gan.losses import LOSSES
 from gan.registry import get_preset, preset_names
@@ -183,7 +184,7 @@ def train_stream(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_ste
         cfg = _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, digits, ema, seed)
         init_model = LIBRARY.get(preset)[0] if init == "pretrained" and preset in LIBRARY.names() else None
         run, thread = pg.start_run(session, cfg, mnist(), quality_every=200, init_from=init_model)
-    except ValueError as e:
+    except (ValueError, MNISTNotFound) as e:
         raise gr.Error(str(e)) from None
     try:
         while not run.done.wait(0.4):
