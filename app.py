@@ -158,7 +158,6 @@ def _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, b
 
 def _train_outputs(run: pg.Run, session: pg.Session, final: bool = False):
     frac, eta = pg.elapsed_eta(run)
-    last = run.history[-1] if run.history else {}
     status = (f"**{run.name}** - {run.status}. Step {run.step}"
               f"{f'/{run.total}' if run.total else ''}, {run.images_per_sec:,.0f} images/s, "
               f"{run.elapsed:.0f}s elapsed{f', ETA {eta:.0f}s' if eta is not None and not final else ''}. {run.message}")

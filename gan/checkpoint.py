@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 CHECKPOINT_FORMAT = "gan-playground/checkpoint/v1"
 GENERATOR_FORMAT = "gan-playground/generator/v1"

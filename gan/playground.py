@@ -16,7 +16,6 @@ import json
 import math
 import os
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch.nn as nn
 
@@ -95,5 +95,3 @@ def model_config_from_dict(preset: str, values: dict[str, Any]) -> ModelConfig:
 def _load_builtin() -> None:
     import gan.presets  # noqa: F401  (registers the built-in variants on import)
 
-
-Builder = Callable[[ModelConfig], nn.Module]

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn as nn

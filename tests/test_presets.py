@@ -5,7 +5,7 @@ import torch
 
 from gan.loop import train
 from gan.registry import get_preset, preset_names
-from tests.conftest import TINY, tiny_config
+from tests.conftest import tiny_config
 
 PRESETS = ["vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"]
 
