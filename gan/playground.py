@@ -26,6 +26,7 @@ import torch
 from gan.config import TrainConfig
 from gan.control import RunControl
 from gan.explore import Explorer
+from gan.inputs import check_float, check_int, decode_drawing  # noqa: F401  (re-exported for app.py)
 from gan.sampling import GeneratorModel, from_trainer, load_generator, make_grid
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -57,27 +58,6 @@ class Limits:
                    int(_env_num("GAN_MAX_SAMPLES", 100, 1, 400)),
                    _env_num("GAN_MAX_UPLOAD_MB", 20, 0.01, 1024),
                    int(_env_num("GAN_MAX_RUNS_PER_SESSION", 5, 1, 100)))
-
-
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    """Coerce an API value to an int in [lo, hi], or raise ValueError naming the field."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
-    return int(f)
-
-
-def check_float(name: str, value, lo: float, hi: float) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(f) or not lo <= f <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return f
 
 
 # --------------------------------------------------------------------------- models
@@ -154,7 +134,24 @@ class Session:
     def __init__(self, limits: Limits):
         self.limits = limits
         self.runs: dict[str, Run] = {}
+        self.uploads: dict[str, tuple[GeneratorModel, Explorer]] = {}
         self.lock = threading.Lock()
+        self.started = 0                                # runs ever started: names stay unique
+
+    def add_upload(self, path: str | Path) -> str:
+        """Load a visitor's generator file (safetensors only, size-capped, every tensor checked)
+        and keep it, the oldest dropped beyond the per-visitor cap. Returns its name."""
+        if path is None:
+            raise ValueError("choose a .safetensors file first")
+        path = Path(path)
+        model = load_generator(path, max_bytes=int(self.limits.max_upload_mb * 1e6))
+        name = f"{path.stem[:40]} ({model.preset})"
+        with self.lock:
+            self.uploads.pop(name, None)
+            while len(self.uploads) >= self.limits.max_runs_per_session:
+                del self.uploads[next(iter(self.uploads))]
+            self.uploads[name] = (model, Explorer(model))
+        return name
 
     def add_run(self, run: Run) -> None:
         with self.lock:
@@ -163,6 +160,8 @@ class Session:
                 del self.runs[finished.pop(0)]
             if len(self.runs) >= self.limits.max_runs_per_session:
                 raise ValueError(f"at most {self.limits.max_runs_per_session} runs per visitor; stop one first")
+            self.started += 1
+            run.name = run.name or f"run {self.started} ({run.cfg.preset})"
             self.runs[run.name] = run
 
     def active(self) -> Run | None:
@@ -211,7 +210,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
     """Start ``train`` in a thread; the Run fills in as progress arrives."""
     from gan.loop import train, total_steps
     from gan.training import Trainer
-    run = Run(name=name or f"run {len(session.runs) + 1} ({cfg.preset})", cfg=cfg)
+    run = Run(name=name or "", cfg=cfg)
     session.add_run(run)
 
     def progress(p):
@@ -297,61 +296,6 @@ def write_gif(frames: np.ndarray, path: Path, scale: int = 4, ms: int = 80) -> P
     pics = pics + pics[-2:0:-1]                               # ping-pong loop
     pics[0].save(path, save_all=True, append_images=pics[1:], duration=ms, loop=0)
     return path
-
-
-def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
-    """Any sketch or upload (numpy array of any mode and size, a PIL image, a file path, or a
-    Sketchpad dict) -> uint8 (28, 28): white digit on black, centred in a 20x20 box like MNIST."""
-    from PIL import Image, UnidentifiedImageError
-    if isinstance(image, dict):                               # gr.Sketchpad / ImageEditor value
-        layers = [image.get(k) for k in ("composite", "background")]
-        image = next((x for x in layers if x is not None), None)
-    if image is None:
-        raise ValueError("draw or upload a digit first")
-    if isinstance(image, (str, Path, bytes)):
-        try:
-            image = Image.open(image if not isinstance(image, bytes) else __import__("io").BytesIO(image))
-            if image.width * image.height > max_pixels:
-                raise ValueError(f"image too large ({image.width}x{image.height})")
-            image.load()
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
-            raise ValueError("could not read that image file") from None
-    if isinstance(image, Image.Image):
-        if image.width * image.height > max_pixels:
-            raise ValueError(f"image too large ({image.width}x{image.height})")
-        image = np.asarray(image.convert("RGBA"))
-    try:
-        arr = np.asarray(image, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise ValueError("unsupported image data") from None
-    if arr.size > max_pixels * 4:
-        raise ValueError(f"image too large {arr.shape}")
-    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 255:   # transparent background: alpha is ink
-        arr = arr[..., 3] * (1 - arr[..., :3].mean(2) / 255 * (arr[..., :3].mean(2).mean() > 127))
-    elif arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
-        arr = arr[..., :3].mean(2)
-    if arr.ndim != 2 or min(arr.shape) < 1:
-        raise ValueError(f"unsupported image shape {np.shape(image)}")
-    arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255)
-    if arr.mean() > 127:                                      # dark ink on light paper -> MNIST polarity
-        arr = 255 - arr
-    return _center_like_mnist(arr)
-
-
-def _center_like_mnist(arr: np.ndarray) -> np.ndarray:
-    from PIL import Image
-    ys, xs = np.nonzero(arr > 30)
-    if len(ys) == 0:
-        raise ValueError("the image is empty: draw a digit")
-    crop = arr[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
-    h, w = crop.shape
-    scale = 20.0 / max(h, w)
-    resized = Image.fromarray(crop.astype(np.uint8)).resize((max(1, round(w * scale)), max(1, round(h * scale))),
-                                                            Image.LANCZOS)
-    out = np.zeros((28, 28), np.uint8)
-    rh, rw = resized.height, resized.width
-    out[(28 - rh) // 2:(28 - rh) // 2 + rh, (28 - rw) // 2:(28 - rw) // 2 + rw] = np.asarray(resized)
-    return out
 
 
 def probe(digit_u8: np.ndarray, discriminator=None, output: str = "tanh", loss: str = "non-saturating") -> dict:

@@ -124,9 +124,10 @@ class GeneratorModel:
         return to_pixels(self.G.net(h[:, :, None, None]), self.mcfg.output).numpy()
 
 
-def build_generator(preset: str, model_args: dict) -> tuple[nn.Module, ModelConfig]:
+def build_generator(preset: str, model_args: dict, device="cpu") -> tuple[nn.Module, ModelConfig]:
     mcfg = model_config_from_dict(preset, model_args)
-    G, _ = mcfg.build()
+    with torch.device(device):
+        G, _ = mcfg.build()
     return G, mcfg
 
 
@@ -137,7 +138,9 @@ def load_generator(path: str | Path, device="cpu", max_bytes: int | None = None)
     preset, model_args = meta.get("preset"), meta.get("model_args")
     if not isinstance(preset, str) or not isinstance(model_args, dict):
         raise ValueError(f"{Path(path).name}: no GAN playground metadata (preset / model_args) in the file")
-    G, mcfg = build_generator(preset, model_args)
+    # Shapes are checked on the meta device first: a file's model_args cannot make us allocate
+    # a network larger than the tensors it actually carries.
+    G, mcfg = build_generator(preset, model_args, device="meta")
     sd = strip_prefix("G_ema", tensors) or strip_prefix("G", tensors)
     expected = G.state_dict()
     missing = sorted(set(expected) - set(sd))
@@ -152,6 +155,7 @@ def load_generator(path: str | Path, device="cpu", max_bytes: int | None = None)
             raise ValueError(f"{Path(path).name}: {k} has dtype {v.dtype}, expected {expected[k].dtype}")
         if v.is_floating_point() and not bool(torch.isfinite(v).all()):
             raise ValueError(f"{Path(path).name}: {k} holds NaN or inf values")
+    G, _ = build_generator(preset, model_args)
     G.load_state_dict({k: v.to(expected[k].dtype) for k, v in sd.items()})
     return GeneratorModel(G.to(device).eval().requires_grad_(False), mcfg, preset, meta)
 

@@ -125,3 +125,42 @@ def test_load_rejects_wrong_shapes_names_and_values(exports, tmp_path):
     save_tensors(tmp_path / "other.safetensors", tensors, {**meta, "preset": "vanilla"})
     with pytest.raises(ValueError, match="(?i)vanilla"):
         load_generator(tmp_path / "other.safetensors")
+
+
+def test_load_rejects_wrong_dtypes_presets_and_metadata(exports, tmp_path):
+    from gan.checkpoint import read_tensors, save_tensors
+    tensors, meta = read_tensors(exports["dcgan"])
+    key = next(k for k in tensors if k.endswith("weight"))
+    cases = {
+        "dtype": ({**tensors, key: tensors[key].to(torch.int32)}, meta, "dtype"),
+        "nopreset": (tensors, {**meta, "preset": "stylegan9"}, "unknown preset 'stylegan9'"),
+        "badargs": (tensors, {**meta, "model_args": {**meta["model_args"], "z_dim": -4}}, "z_dim"),
+        "unknownarg": (tensors, {**meta, "model_args": {**meta["model_args"], "rm_rf": 1}}, "no field"),
+    }
+    for name, (t, m, message) in cases.items():
+        save_tensors(tmp_path / f"{name}.safetensors", t, m)
+        with pytest.raises(ValueError, match=message):
+            load_generator(tmp_path / f"{name}.safetensors")
+    (tmp_path / "garbage.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{not json" + bytes(64))
+    with pytest.raises(ValueError, match="not a valid safetensors"):
+        load_generator(tmp_path / "garbage.safetensors")
+
+
+def test_huge_model_args_are_refused_without_allocating_them(exports, tmp_path):
+    """A 40-byte tensor must not make the loader build a multi-GB network first."""
+    import resource
+    from gan.checkpoint import read_tensors, save_tensors
+    tensors, meta = read_tensors(exports["dcgan"])
+    save_tensors(tmp_path / "bomb.safetensors", tensors, {**meta, "model_args": {**meta["model_args"], "ngf": 200_000}})
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match="shape"):
+        load_generator(tmp_path / "bomb.safetensors")           # a real build would need ~20 GB
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 500_000   # KiB
+
+
+def test_a_valid_file_for_another_preset_loads_as_what_it_is(exports, tmp_path):
+    renamed = tmp_path / "cgan.safetensors"
+    renamed.write_bytes(exports["keras-dcgan"].read_bytes())
+    model = load_generator(renamed)
+    assert model.preset == "keras-dcgan" and not model.conditional
+    assert model.sample(0, 2).shape == (2, 28, 28)

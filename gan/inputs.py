@@ -1,0 +1,86 @@
+"""Everything a visitor sends, checked or decoded before the core sees it: numbers from the
+API (``check_int`` / ``check_float`` raise ValueError naming the field) and drawings or
+uploaded images of any mode, size or content (``decode_drawing`` -> an MNIST-like 28x28)."""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def check_int(name: str, value, lo: int, hi: int) -> int:
+    """Coerce an API value to an int in [lo, hi], or raise ValueError naming the field."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
+        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
+    return int(f)
+
+
+def check_float(name: str, value, lo: float, hi: float) -> float:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(f) or not lo <= f <= hi:
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+    return f
+
+
+def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
+    """Any sketch or upload (numpy array of any mode and size, a PIL image, a file path, or a
+    Sketchpad dict) -> uint8 (28, 28): white digit on black, centred in a 20x20 box like MNIST."""
+    from PIL import Image, UnidentifiedImageError
+    if isinstance(image, dict):                               # gr.Sketchpad / ImageEditor value
+        layers = [image.get(k) for k in ("composite", "background")]
+        image = next((x for x in layers if x is not None), None)
+    if image is None:
+        raise ValueError("draw or upload a digit first")
+    if isinstance(image, (str, Path, bytes)):
+        try:
+            image = Image.open(image if not isinstance(image, bytes) else io.BytesIO(image))
+            if image.width * image.height > max_pixels:
+                raise ValueError(f"image too large ({image.width}x{image.height})")
+            image.load()
+        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+            raise ValueError("could not read that image file") from None
+    if isinstance(image, Image.Image):
+        if image.width * image.height > max_pixels:
+            raise ValueError(f"image too large ({image.width}x{image.height})")
+        image = np.asarray(image.convert("RGBA"))
+    try:
+        arr = np.asarray(image, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ValueError("unsupported image data") from None
+    if arr.size > max_pixels * 4:
+        raise ValueError(f"image too large {arr.shape}")
+    if arr.ndim == 3 and arr.shape[2] == 4 and arr[..., 3].min() < 255:   # transparent background: alpha is ink
+        arr = arr[..., 3] * (1 - arr[..., :3].mean(2) / 255 * (arr[..., :3].mean(2).mean() > 127))
+    elif arr.ndim == 3 and arr.shape[2] in (1, 3, 4):
+        arr = arr[..., :3].mean(2)
+    if arr.ndim != 2 or min(arr.shape) < 1:
+        raise ValueError(f"unsupported image shape {np.shape(image)}")
+    arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255)
+    if arr.mean() > 127:                                      # dark ink on light paper -> MNIST polarity
+        arr = 255 - arr
+    return _center_like_mnist(arr)
+
+
+def _center_like_mnist(arr: np.ndarray) -> np.ndarray:
+    from PIL import Image
+    ys, xs = np.nonzero(arr > 30)
+    if len(ys) == 0:
+        raise ValueError("the image is empty: draw a digit")
+    crop = arr[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    h, w = crop.shape
+    scale = 20.0 / max(h, w)
+    resized = Image.fromarray(crop.astype(np.uint8)).resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                            Image.LANCZOS)
+    out = np.zeros((28, 28), np.uint8)
+    rh, rw = resized.height, resized.width
+    out[(28 - rh) // 2:(28 - rh) // 2 + rh, (28 - rw) // 2:(28 - rw) // 2 + rw] = np.asarray(resized)
+    return out
