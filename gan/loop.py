@@ -97,7 +97,16 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
             if not control.running and not stepped:
                 continue
         if control is None or control.running:
-            trainer.train_step()
+            try:
+                trainer.train_step()
+            except torch.OutOfMemoryError:
+                trainer.restore(snapshot)
+                if trainer.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                status = "out of memory"
+                message = (f"the device ran out of memory at step {trainer.step}; kept the weights from step "
+                           f"{snapshot_step}. Try a smaller batch or model")
+                break
             since_log += 1
         if since_log < cfg.log_every:
             continue
@@ -115,6 +124,6 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
     if status == "finished":
         message = f"finished at step {trainer.step}"
     final = report(status, message, samples=True)
-    if out_dir and status != "diverged":
+    if out_dir and status not in ("diverged", "out of memory"):
         trainer.save(out_dir / "checkpoint.safetensors")
     return TrainResult(trainer, status, final.message, history)
