@@ -53,7 +53,9 @@ def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
             raise ValueError(f"image too large ({image.width}x{image.height})")
         image = np.asarray(image.convert("RGBA"))
     try:
-        arr = np.asarray(image, dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):    # huge values become inf, cleaned below
+            arr = np.asarray(image, dtype=np.float32)
+        arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255)
     except (TypeError, ValueError):
         raise ValueError("unsupported image data") from None
     if arr.size > max_pixels * 4:
@@ -64,7 +66,6 @@ def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
         arr = arr[..., :3].mean(2)
     if arr.ndim != 2 or min(arr.shape) < 1:
         raise ValueError(f"unsupported image shape {np.shape(image)}")
-    arr = np.nan_to_num(arr, nan=0.0, posinf=255.0, neginf=0.0).clip(0, 255)
     if arr.mean() > 127:                                      # dark ink on light paper -> MNIST polarity
         arr = 255 - arr
     return _center_like_mnist(arr)
@@ -78,9 +79,11 @@ def _center_like_mnist(arr: np.ndarray) -> np.ndarray:
     crop = arr[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
     h, w = crop.shape
     scale = 20.0 / max(h, w)
-    resized = Image.fromarray(crop.astype(np.uint8)).resize((max(1, round(w * scale)), max(1, round(h * scale))),
-                                                            Image.LANCZOS)
+    resized = Image.fromarray(crop.astype(np.float32), mode="F").resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
+    ink = np.asarray(resized).clip(0, None)
+    ink = ink * (255.0 / max(float(ink.max()), 1e-6))         # MNIST strokes peak at 255, faint pencil too
     out = np.zeros((28, 28), np.uint8)
-    rh, rw = resized.height, resized.width
-    out[(28 - rh) // 2:(28 - rh) // 2 + rh, (28 - rw) // 2:(28 - rw) // 2 + rw] = np.asarray(resized)
+    rh, rw = ink.shape
+    out[(28 - rh) // 2:(28 - rh) // 2 + rh, (28 - rw) // 2:(28 - rw) // 2 + rw] = ink.round().astype(np.uint8)
     return out
