@@ -23,6 +23,7 @@ SESSIONS = pg.SessionStore(LIMITS)
 TMP = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground"
 TMP.mkdir(parents=True, exist_ok=True)
 RUN_PREFIX = "my "
+UPLOAD_PREFIX = "upload: "
 
 try:                                    # ZeroGPU hardware on Hugging Face Spaces
     import spaces
@@ -49,6 +50,10 @@ def _resolve(key: str, session: pg.Session):
         if run is None or run.explorer is None:
             raise gr.Error(f"{key!r} is not available (still training, failed, or removed)")
         return run.model, run.explorer, run
+    if key and key.startswith(UPLOAD_PREFIX):
+        if key[len(UPLOAD_PREFIX):] not in session.uploads:
+            raise gr.Error(f"{key!r} is not loaded any more; upload it again")
+        return *session.uploads[key[len(UPLOAD_PREFIX):]], None
     try:
         model, explorer = LIBRARY.get(key)
     except ValueError as e:
@@ -59,7 +64,8 @@ def _resolve(key: str, session: pg.Session):
 def _model_choices(session: pg.Session) -> list[tuple[str, str]]:
     runs = [(f"{RUN_PREFIX}{name} - {r.status}", f"{RUN_PREFIX}{name}") for name, r in session.runs.items()
             if r.model is not None]
-    return [(LIBRARY.label(n), n) for n in LIBRARY.names()] + runs
+    uploads = [(f"{UPLOAD_PREFIX}{name}", f"{UPLOAD_PREFIX}{name}") for name in session.uploads]
+    return [(LIBRARY.label(n), n) for n in LIBRARY.names()] + runs + uploads
 
 
 def guard(fn):
@@ -75,9 +81,10 @@ def guard(fn):
 
 # ------------------------------------------------------------------ explore handlers
 @guard
-def render_grid(model_key, seed, n, digit, raw, *sliders_and_request):
-    *sliders, request = sliders_and_request
+def render_grid(model_key, seed, n, digit, raw, s1, s2, s3, s4, s5, s6, s7, s8, request: gr.Request):
+    # one named parameter per slider: Gradio injects gr.Request only into a named, annotated one
     _, explorer, _ = _resolve(model_key, _session(request))
+    sliders = [s1, s2, s3, s4, s5, s6, s7, s8]
     return pg.upscale(pg.render(explorer, seed, n, sliders, digit, bool(raw), LIMITS))
 
 
@@ -92,7 +99,12 @@ def model_info(model_key, request: gr.Request):
     if run is not None:
         lines.append(f"Your run: {run.status} after {run.step} steps. {run.message}")
     digit_update = gr.update(interactive=model.conditional)
-    path = str(LIBRARY.dir / f"{model_key}.safetensors") if run is None else _export_run(run)
+    if run is not None:
+        path = _export_run(run)
+    elif model_key.startswith(UPLOAD_PREFIX):
+        path = None                                 # the visitor's own file: nothing to hand back
+    else:
+        path = str(LIBRARY.dir / f"{model_key}.safetensors")
     return "\n\n".join(lines), digit_update, gr.update(value=path)
 
 
@@ -104,6 +116,14 @@ def _export_run(run: pg.Run) -> str:
                      {"format": "gan-playground/generator/v1", "preset": run.model.preset,
                       "model_args": run.model.mcfg.to_dict(), "step": run.step, "train_config": run.cfg.to_dict()})
     return str(path)
+
+
+@guard
+def upload_weights(path, request: gr.Request):
+    session = _session(request)
+    name = session.add_upload(path)
+    key = f"{UPLOAD_PREFIX}{name}"
+    return gr.update(choices=_model_choices(session), value=key), f"Loaded **{name}**: pick it above to explore it."
 
 
 def reseed():
@@ -142,9 +162,13 @@ def probe(model_key, sketch, upload, request: gr.Request):
 
 # ------------------------------------------------------------------ train handlers
 def _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, digits, ema, seed):
+    if length_kind not in ("seconds", "steps"):
+        raise ValueError(f"length must be in 'seconds' or 'steps', got {length_kind!r}")
     length = pg.check_float("length", length, 1, 10**7)
     secs = min(length if length_kind == "seconds" else LIMITS.max_run_seconds, LIMITS.max_run_seconds)
     steps = pg.check_int("steps", length, 1, 10**7) if length_kind == "steps" else None
+    if digits is not None and not isinstance(digits, (list, tuple)):
+        raise ValueError(f"digits must be a list of digits 0-9, got {digits!r}")
     digits = tuple(sorted(pg.check_int("digit", d, 0, 9) for d in digits)) if digits else None
     cpu_model = {} if pg.on_gpu() or preset not in ("dcgan", "cgan", "wgan-gp") else \
         {"ngf": 32, "ndf": 32}
@@ -180,6 +204,8 @@ def train_stream(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_ste
     if session.active() is not None:
         raise gr.Error("you already have a run going: stop it first")
     try:
+        if init not in ("scratch", "pretrained"):
+            raise ValueError(f"start from 'scratch' or 'pretrained', got {init!r}")
         cfg = _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, digits, ema, seed)
         init_model = LIBRARY.get(preset)[0] if init == "pretrained" and preset in LIBRARY.names() else None
         run, thread = pg.start_run(session, cfg, mnist(), quality_every=200, init_from=init_model)
@@ -226,12 +252,15 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
         with gr.Row():
             model = gr.Dropdown(choices=[(LIBRARY.label(n), n) for n in LIBRARY.names()], value=pg.DEFAULT_MODEL,
                                 label="Model", scale=3)
-            download_model = gr.DownloadButton("Download model (.safetensors)", scale=1)
+            with gr.Column(scale=1, min_width=200):
+                download_model = gr.DownloadButton("Download model (.safetensors)")
+                upload_model = gr.UploadButton("Load your own generator (.safetensors)", file_types=[".safetensors"],
+                                               type="filepath")
         info = gr.Markdown()
         with gr.Row():
             with gr.Column(scale=2):
                 with gr.Row():
-                    seed = gr.Number(value=0, label="Seed", precision=0, minimum=0)
+                    seed = gr.Number(value=0, label="Seed", minimum=0)
                     reseed_btn = gr.Button("Reseed")
                 n = gr.Slider(1, LIMITS.max_samples, value=min(50, LIMITS.max_samples), step=1, label="Digits")
                 digit = gr.Dropdown(choices=["all"] + [str(d) for d in range(10)], value="all", label="Digit (conditional models)")
@@ -244,7 +273,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 png_btn = gr.DownloadButton("Download grid (.png)")
         with gr.Accordion("Interpolate between two seeds", open=False):
             with gr.Row():
-                seed_a, seed_b = gr.Number(value=1, label="Seed A", precision=0), gr.Number(value=2, label="Seed B", precision=0)
+                seed_a, seed_b = gr.Number(value=1, label="Seed A"), gr.Number(value=2, label="Seed B")
                 digit_a = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="3", label="Digit A")
                 digit_b = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="8", label="Digit B")
                 frames = gr.Slider(2, 30, value=10, step=1, label="Frames")
@@ -254,7 +283,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
         with gr.Accordion("Discriminator probe: draw or upload a digit", open=False):
             with gr.Row():
                 sketch = gr.Sketchpad(label="Draw", type="numpy", image_mode="RGBA")
-                upload = gr.Image(label="...or upload", type="pil")
+                upload = gr.File(label="...or upload an image", file_types=["image"], type="filepath")
                 with gr.Column():
                     seen = gr.Image(label="What the models see (28x28)", type="numpy", image_mode="L", interactive=False)
                     probs = gr.Label(label="Evaluator's class", num_top_classes=3)
@@ -279,7 +308,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                     smoothing = gr.Slider(0, 0.5, step=0.05, label="Label smoothing")
                     digits = gr.CheckboxGroup([str(d) for d in range(10)], label="Train on digits (none = all)")
                     ema = gr.Slider(0, 0.9999, step=0.0001, label="EMA of G")
-                    train_seed = gr.Number(value=0, precision=0, label="Seed")
+                    train_seed = gr.Number(value=0, label="Seed")
                 start = gr.Button("Start training", variant="primary")
                 with gr.Row():
                     pause, resume, stop = gr.Button("Pause"), gr.Button("Resume"), gr.Button("Stop", variant="stop")
@@ -313,6 +342,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     model.change(model_info, model, [info, digit, download_model], api_name="model_info").then(
         render_grid, explore_inputs, grid, **fast)
     png_btn.click(save_png, grid, png_btn)
+    upload_model.upload(upload_weights, upload_model, [model, info], api_name="upload_weights")
     interp_btn.click(interpolate, [model, seed_a, seed_b, frames, digit_a, digit_b], [strip, gif], api_name="interpolate")
     probe_btn.click(probe, [model, sketch, upload], [seen, probs, d_score], api_name="probe")
     demo.load(model_info, model, [info, digit, download_model]).then(render_grid, explore_inputs, grid)
@@ -332,4 +362,4 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
 demo.queue(max_size=int(os.environ.get("GAN_QUEUE_SIZE", 64)))
 
 if __name__ == "__main__":
-    demo.launch(max_threads=64)
+    demo.launch(max_threads=64, max_file_size=int(LIMITS.max_upload_mb * 1e6))

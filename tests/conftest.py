@@ -1,5 +1,6 @@
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,35 @@ def chromium():
     if path is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real app (app.py) served on loopback, with short runs and two training slots."""
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    os.environ["GAN_MAX_RUN_SECONDS"] = "20"
+    os.environ["GAN_MAX_CONCURRENT_RUNS"] = "2"
+    os.environ["GAN_MAX_UPLOAD_MB"] = "1"
+    import app
+    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True)
+    yield app, url
+    app.demo.close()
+
+
+@pytest.fixture
+def client(server):
+    from gradio_client import Client
+    c = Client(server[1], verbose=False)
+    yield c
+    c.close()
+
+
+def new_client(server):
+    from gradio_client import Client
+    return Client(server[1], verbose=False)

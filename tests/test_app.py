@@ -1,37 +1,11 @@
 """The real app: a local Gradio server driven by gradio_client and by Debian's Chromium."""
 import os
 import shutil
-import socket
 import time
 
 import numpy as np
 import pytest
 from PIL import Image
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    os.environ["GAN_MAX_RUN_SECONDS"] = "20"
-    import app
-    _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=_free_port(),
-                                quiet=True)
-    yield app, url
-    app.demo.close()
-
-
-@pytest.fixture
-def client(server):
-    from gradio_client import Client
-    c = Client(server[1], verbose=False)
-    yield c
-    c.close()
 
 
 def _img(path):

@@ -1,0 +1,202 @@
+"""The live app under hostile input, uploads, two visitors at once, a full queue and a closed tab."""
+import json
+import pickle
+import re
+import time
+
+import httpx
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from tests.conftest import ROOT, new_client
+
+SLIDERS = [0.0] * 8
+NAN, INF = float("nan"), float("inf")
+
+
+def _serving(client) -> bool:
+    return client.predict("cgan", 1, 4, "all", False, *SLIDERS, api_name="/render") is not None
+
+
+TRAIN_OK = dict(preset="dcgan", length_kind="steps", length=20, loss="non-saturating", optimizer="adam", lr_g=2e-4,
+                lr_d=2e-4, d_steps=1, batch=32, smoothing=0.0, digits=[], ema=0.0, seed=0, init="scratch")
+
+
+def _train_args(**bad):
+    return list((TRAIN_OK | bad).values())
+
+
+def _raw_call(url: str, api: str, data: list) -> tuple[str, str]:
+    """POST through Gradio's HTTP API as any script could, NaN and Infinity included
+    (gradio_client refuses to send those), and return (event, payload) of the outcome."""
+    body = json.dumps({"data": data})                              # allow_nan: NaN / Infinity tokens
+    r = httpx.post(f"{url}gradio_api/call/{api}", content=body, headers={"content-type": "application/json"})
+    if r.status_code != 200:
+        return "rejected", r.text
+    with httpx.stream("GET", f"{url}gradio_api/call/{api}/{r.json()['event_id']}", timeout=60) as s:
+        lines = list(s.iter_lines())
+    events = [ln[len("event: "):] for ln in lines if ln.startswith("event: ")]
+    payloads = [ln[len("data: "):] for ln in lines if ln.startswith("data: ")]
+    return events[-1], payloads[-1]
+
+
+BOUNDS = "greater than maximum|less than minimum|not in the list of choices"
+
+
+@pytest.mark.parametrize("api, args, message", [
+    ("render", ["cgan", NAN, 4, "all", False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", INF, 4, "all", False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 2**40, 4, "all", False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 1.5, 4, "all", False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 1, INF, "all", False, *SLIDERS], BOUNDS),
+    ("render", ["cgan", 1, -4, "all", False, *SLIDERS], BOUNDS),
+    ("render", ["cgan", 1, 4, "all", False, NAN, *SLIDERS[1:]], "slider 1 must be in"),
+    ("render", ["cgan", 1, 4, "all", False, *SLIDERS[:7], 1e300], BOUNDS),
+    ("render", ["cgan", 1, 4, "eleven", False, *SLIDERS], BOUNDS),
+    ("render", ["../../etc/passwd", 1, 4, "all", False, *SLIDERS], "unknown model|" + BOUNDS),
+    ("render", ["my run 9 (dcgan)", 1, 4, "all", False, *SLIDERS], "not available|" + BOUNDS),
+    ("interpolate", ["cgan", 1, 2, 10**6, "3", "8"], BOUNDS),
+    ("interpolate", ["cgan", -1, 2, 5, "3", "8"], "seed A"),
+    ("interpolate", ["cgan", 1, NAN, 5, "3", "8"], "seed B"),
+    ("train", _train_args(lr_g=NAN), "G learning rate"),
+    ("train", _train_args(lr_d=-1), "D learning rate"),
+    ("train", _train_args(lr_g=INF), "G learning rate"),
+    ("train", _train_args(batch=10**9), BOUNDS),
+    ("train", _train_args(length=-5), BOUNDS),
+    ("train", _train_args(length=1e30), "length must be"),
+    ("train", _train_args(length_kind="years"), BOUNDS),
+    ("train", _train_args(preset="stylegan9"), BOUNDS),
+    ("train", _train_args(loss="rm -rf"), BOUNDS),
+    ("train", _train_args(optimizer="sgd"), BOUNDS),
+    ("train", _train_args(ema=2), BOUNDS),
+    ("train", _train_args(seed=-1), "seed must be"),
+    ("train", _train_args(smoothing=0.9), BOUNDS),
+    ("train", _train_args(d_steps=0), BOUNDS),
+    ("train", _train_args(digits=[3, 3, 11]), BOUNDS),
+    ("train", _train_args(init="someone else's run"), BOUNDS),
+    ("control_lr", [NAN, 2e-4], "no run is going|G learning rate"),
+])
+def test_hostile_values_are_refused_with_a_message(server, client, api, args, message):
+    event, payload = _raw_call(server[1], api, args)
+    assert event == "error" and re.search(message, payload), payload
+    assert _serving(client)
+
+
+def test_wrong_types_never_take_the_server_down(client):
+    for args in ((["a", "list"], 1, 4), ("cgan", {"a": 1}, 4), ("cgan", 1, "many"), (None, None, None)):
+        with pytest.raises(AppError):
+            client.predict(*args, "all", False, *SLIDERS, api_name="/render")
+    with pytest.raises(AppError):
+        client.predict(*_train_args(digits=["x"]), api_name="/train")
+    assert _serving(client)
+
+
+def _png(path, array):
+    Image.fromarray(array).save(path)
+    return handle_file(str(path))
+
+
+def test_probe_survives_any_upload(client, tmp_path):
+    (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    with pytest.raises(AppError, match="could not read"):
+        client.predict("cgan", None, handle_file(str(tmp_path / "garbage.png")), api_name="/probe")
+    bomb = Image.new("1", (30_000, 30_000))           # 900 M pixels, ~100 kB on disk
+    bomb.save(tmp_path / "bomb.png")
+    with pytest.raises(AppError, match="too large|could not read"):
+        client.predict("cgan", None, handle_file(str(tmp_path / "bomb.png")), api_name="/probe")
+    with pytest.raises(AppError, match="empty"):
+        client.predict("cgan", None, _png(tmp_path / "blank.png", np.zeros((50, 80, 3), np.uint8)), api_name="/probe")
+    with pytest.raises(AppError, match="draw or upload"):
+        client.predict("cgan", None, None, api_name="/probe")
+    rgba = np.zeros((300, 200, 4), np.uint8)
+    rgba[100:200, 90:110] = (20, 20, 20, 255)             # a dark "1" on a transparent sheet
+    _, label, _ = client.predict("cgan", None, _png(tmp_path / "one.png", rgba), api_name="/probe")
+    assert label["label"] == "1"
+    assert _serving(client)
+
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("open('PWNED-by-upload', 'w').write('x')",))
+
+
+def test_uploaded_weights_hostile_and_valid(server, client, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    evil = tmp_path / "evil.safetensors"
+    evil.write_bytes(pickle.dumps({"G": _Payload()}, protocol=2))
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes((ROOT / "weights/one-digit.safetensors").read_bytes()[:50_000])
+    for path, message in ((evil, "pickle"), (cut, "not a valid safetensors"),
+                          (ROOT / "weights/dcgan.safetensors", "over the 1 MB limit"),
+                          (ROOT / "weights/mnist_classifier.safetensors", "over the|no GAN playground metadata")):
+        with pytest.raises(AppError, match=message):
+            client.predict(handle_file(str(path)), api_name="/upload_weights")
+    assert not (tmp_path / "PWNED-by-upload").exists() and not (ROOT / "PWNED-by-upload").exists()
+
+    mine = tmp_path / "my-zeros.safetensors"                 # a valid file for another preset than its name says
+    mine.write_bytes((ROOT / "weights/one-digit.safetensors").read_bytes())
+    choice, note = client.predict(handle_file(str(mine)), api_name="/upload_weights")
+    key = "upload: my-zeros (one-digit)"
+    assert "my-zeros (one-digit)" in note
+    mine_img = client.predict(key, 5, 9, "all", False, *SLIDERS, api_name="/render")
+    shipped = client.predict("one-digit", 5, 9, "all", False, *SLIDERS, api_name="/render")
+    assert np.array_equal(np.asarray(Image.open(mine_img)), np.asarray(Image.open(shipped)))
+    other = new_client(server)                               # another visitor cannot see it
+    with pytest.raises(AppError, match="not loaded|not in the list of choices"):
+        other.predict(key, 5, 9, "all", False, *SLIDERS, api_name="/render")
+    other.close()
+
+
+def _final(job, timeout=90):
+    t0 = time.time()
+    while not job.done() and time.time() - t0 < timeout:
+        time.sleep(0.2)
+    return job.outputs()[-1]
+
+
+def test_two_visitors_training_at_once_never_see_each_other(server):
+    a, b = new_client(server), new_client(server)
+    ja = a.submit(*_train_args(length=30, seed=1), api_name="/train")
+    jb = b.submit(*_train_args(length=60, seed=2, preset="vanilla"), api_name="/train")
+    oa, ob = _final(ja), _final(jb)
+    assert "Step 30/30" in oa[0] and "Step 60/60" in ob[0]
+    steps_a = {row[0] for row in oa[7]["data"]}                     # the compare plot: this visitor's runs only
+    steps_b = {row[0] for row in ob[7]["data"]}
+    assert max(steps_a) == 30 and max(steps_b) == 60
+    choices_a = [c[1] for c in oa[8]["choices"]]
+    choices_b = [c[1] for c in ob[8]["choices"]]
+    assert [c for c in choices_a if c.startswith("my ")] == ["my run 1 (dcgan)"]
+    assert [c for c in choices_b if c.startswith("my ")] == ["my run 1 (vanilla)"]
+    img_a = a.predict("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS, api_name="/render")
+    with pytest.raises(AppError, match="not available|not in the list of choices"):   # b's run 1 is a vanilla run
+        b.predict("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS, api_name="/render")
+    assert img_a
+    a.close(), b.close()
+
+
+def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
+    from gradio_client.utils import Status
+    clients = [new_client(server) for _ in range(3)]
+    jobs = [c.submit(*_train_args(length_kind="seconds", length=20, preset="vanilla"), api_name="/train")
+            for c in clients[:2]]
+    time.sleep(1.5)
+    waiting = clients[2].submit(*_train_args(length=10, preset="vanilla"), api_name="/train")
+    seen = None
+    t0 = time.time()
+    while time.time() - t0 < 10 and seen is None:
+        st = waiting.status()
+        if st.code == Status.IN_QUEUE and st.rank is not None:
+            seen = st
+        time.sleep(0.1)
+    assert seen is not None and seen.rank == 0 and seen.queue_size >= 1
+    for c in clients[:2]:
+        c.predict(2e-4, 2e-4, api_name="/control_stop")             # slots free up: the waiting run goes ahead
+    assert "Step 10/10" in _final(waiting)[0]
+    for j in jobs:
+        assert "aborted" in _final(j)[0]
+    for c in clients:
+        c.close()
