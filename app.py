@@ -170,14 +170,12 @@ def _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, b
     if digits is not None and not isinstance(digits, (list, tuple)):
         raise ValueError(f"digits must be a list of digits 0-9, got {digits!r}")
     digits = tuple(sorted(pg.check_int("digit", d, 0, 9) for d in digits)) if digits else None
-    cpu_model = {} if pg.on_gpu() or preset not in ("dcgan", "cgan", "wgan-gp") else \
-        {"ngf": 32, "ndf": 32}
     return TrainConfig.for_preset(
         preset, loss=loss, optimizer=optimizer, lr_g=pg.check_float("G learning rate", lr_g, 1e-6, 0.1),
         lr_d=pg.check_float("D learning rate", lr_d, 1e-6, 0.1), d_steps=pg.check_int("D steps", d_steps, 1, 10),
         batch_size=pg.check_int("batch", batch, 8, 1024), label_smoothing=pg.check_float("label smoothing", smoothing, 0, 0.5),
         digits=digits, ema=pg.check_float("EMA", ema, 0, 0.9999), seed=pg.check_int("seed", seed, 0, 2**31 - 1),
-        steps=steps, seconds=secs, log_every=10, sample_every=50, model=cpu_model)
+        steps=steps, seconds=secs, log_every=10, sample_every=50, model=pg.app_recipe(preset).model)
 
 
 def _train_outputs(run: pg.Run, session: pg.Session, final: bool = False):
@@ -235,7 +233,10 @@ def control(action):
 
 
 def preset_defaults(preset):
-    r = TrainConfig.for_preset(preset, steps=1)
+    try:
+        r = pg.app_recipe(preset)
+    except ValueError as e:
+        raise gr.Error(str(e)) from None
     return r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing, r.ema, list(r.digits or [])
 
 
@@ -293,7 +294,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     with gr.Tab("Train"):
         with gr.Row():
             with gr.Column(scale=2):
-                preset = gr.Dropdown(preset_names(), value="dcgan", label="Preset")
+                preset = gr.Dropdown(preset_names(), value=pg.DEFAULT_TRAIN_PRESET, label="Preset")
                 with gr.Row():
                     length_kind = gr.Radio(["seconds", "steps"], value="seconds", label="Length in")
                     length = gr.Number(value=min(60, LIMITS.max_run_seconds), label="Length", minimum=1)

@@ -157,19 +157,22 @@ class Trainer:
             torch.nn.utils.clip_grad_value_(net.parameters(), self.cfg.clip_grad)
 
     # ----------------------------------------------------------------- steps
-    def d_step(self) -> None:
+    def d_step(self, keep_fake: bool = False):
+        """One discriminator step. With ``keep_fake`` G's forward keeps its graph and
+        (fake, labels) are returned, so the G step that follows reuses them (one G forward
+        per step instead of two, as the PyTorch DCGAN example does)."""
         cfg = self.cfg
         real, y = self.next_batch()
         y = y if self.conditional else None
         z = self.sample_z(real.shape[0])
-        with torch.no_grad(), self._autocast():
+        with torch.set_grad_enabled(keep_fake), self._autocast():
             fake = self.G_fwd(z, y)
         with self._autocast():
             out_real = self.D_fwd(real, y)
             out_fake = self.D_fwd(fake.detach(), y)
             loss = D_LOSSES[cfg.loss](out_real, out_fake, 1.0 - cfg.label_smoothing)
             if cfg.loss == "wgan-gp" and cfg.gp_weight > 0:
-                loss = loss + cfg.gp_weight * gradient_penalty(self.D_fwd, real, fake.float(), y, self.gen)
+                loss = loss + cfg.gp_weight * gradient_penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._clip(self.D)
@@ -181,14 +184,18 @@ class Trainer:
                 loss.detach().float(), d_probability(out_real.detach(), cfg.loss).mean(),
                 d_probability(out_fake.detach(), cfg.loss).mean(), gn.to(self._acc.device)])
             self._acc_n[0] += 1
+        return (fake, y) if keep_fake else None
 
-    def g_step(self) -> None:
+    def g_step(self, fake: torch.Tensor | None = None, y: torch.Tensor | None = None) -> None:
+        """One generator step, on fresh samples or on ``fake`` (with its graph) from the D step."""
         cfg = self.cfg
-        n = cfg.batch_size
-        y = torch.randint(0, 10, (n,), device=self.device, generator=self.gen) if self.conditional else None
-        z = self.sample_z(n)
+        if fake is None:
+            n = cfg.batch_size
+            y = torch.randint(0, 10, (n,), device=self.device, generator=self.gen) if self.conditional else None
+            with self._autocast():
+                fake = self.G_fwd(self.sample_z(n), y)
         with self._autocast():
-            out_fake = self.D_fwd(self.G_fwd(z, y), y)
+            out_fake = self.D_fwd(fake, y)
             loss = G_LOSSES[cfg.loss](out_fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -216,9 +223,9 @@ class Trainer:
         if self.d_step_count < self.cfg.d_pretrain_steps:
             self.d_step()
             return
-        for _ in range(self.cfg.d_steps):
+        for _ in range(self.cfg.d_steps - 1):
             self.d_step()
-        self.g_step()
+        self.g_step(*self.d_step(keep_fake=True))
 
     def read_stats(self) -> dict[str, float | None] | None:
         """Average the accumulated statistics (one device->host copy) and reset them.

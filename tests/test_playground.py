@@ -141,3 +141,10 @@ def test_limits_from_env(monkeypatch):
     monkeypatch.setenv("GAN_MAX_RUN_SECONDS", "-5")
     lim = pg.Limits.from_env()
     assert lim.max_concurrent_runs == 3 and lim.max_samples == 100 and lim.max_run_seconds == 1
+
+
+def test_app_recipe_is_lighter_on_a_cpu():
+    cpu, gpu = pg.app_recipe("cgan", gpu=False), pg.app_recipe("cgan", gpu=True)
+    assert cpu.model == {"ngf": 32, "ndf": 32} and cpu.lr_g == cpu.lr_d == 1e-3 and cpu.ema == 0
+    assert gpu.model == {} and gpu.lr_g == 2e-4 and gpu.ema == 0.999          # the preset's own recipe
+    assert pg.app_recipe("vanilla", gpu=False) == pg.app_recipe("vanilla", gpu=True)

@@ -149,3 +149,13 @@ def test_epochs_and_seconds_bound_the_run(fake_digits):
     assert r.trainer.step == 6 and math.isclose(r.trainer.epoch, 1.0)
     r = train(tiny_config("vanilla", steps=None, seconds=0.3, log_every=5), data=fake_digits)
     assert r.status == "finished" and r.history[-1].elapsed < 2.0
+
+
+@pytest.mark.parametrize("d_steps, g_forwards", [(1, 1), (3, 3)])
+def test_the_g_step_reuses_the_last_d_step_fakes(fake_digits, d_steps, g_forwards):
+    trainer = Trainer(tiny_config("dcgan", d_steps=d_steps), fake_digits)
+    calls = []
+    trainer.G.register_forward_hook(lambda *a: calls.append(1))
+    trainer.train_step()
+    assert len(calls) == g_forwards and trainer.step == 1 and trainer.d_step_count == d_steps
+    assert all(p.grad is not None for p in trainer.G.parameters())            # G still learned from them
