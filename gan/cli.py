@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan {list,train,sample,eval,bench,classifier}``.
+"""Command line: ``python -m gan {list,train,sample,eval,classifier,bench,load}``.
 
 Every failure a user can cause (unknown preset, impossible sizes, missing or malformed
 files) ends in one ``error: ...`` line and exit status 2, never a traceback.
@@ -226,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gan.bench import add_bench_parser
     add_bench_parser(sub)
+    from gan.loadtest import add_load_parser
+    add_load_parser(sub)
     return p
 
 

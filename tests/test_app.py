@@ -123,3 +123,29 @@ def test_pause_step_and_resume_through_the_api(client):
     while not job.done():
         time.sleep(0.2)
     assert "aborted" in job.outputs()[-1][0]
+
+
+@pytest.mark.browser
+def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium):
+    from playwright.sync_api import expect, sync_playwright
+    app = server[0]
+    before = set(app.SESSIONS._sessions)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        page.goto(server[1])
+        page.get_by_role("tab", name="Train").click()
+        page.get_by_role("button", name="Start training").click()
+        expect(page.get_by_text("images/s").first).to_be_visible(timeout=30000)
+        mine = [s for k, s in app.SESSIONS._sessions.items() if k not in before and s.active() is not None]
+        assert len(mine) == 1
+        run = mine[0].active()
+        page.close()                                        # the visitor closes the tab mid-run
+        assert run.done.wait(30), "the run kept training after its tab closed"
+        browser.close()
+    assert run.status == "aborted"
+    t0 = time.time()
+    while any(s is mine[0] for s in app.SESSIONS._sessions.values()) and time.time() - t0 < 30:
+        time.sleep(0.2)
+    assert all(s is not mine[0] for s in app.SESSIONS._sessions.values())   # its state is gone

@@ -1,0 +1,245 @@
+"""``python -m gan load``: start the app on loopback and drive it like a crowd.
+
+Explorers change seeds, sliders and digits through /render; trainers start short training
+runs through /train and wait in the queue like anyone else. Bounded by --seconds and
+--max-requests; only ever talks to the server it started itself on 127.0.0.1. Reports
+latency percentiles, training throughput, queue waits, errors, the most runs seen training
+at once against the limit, and the server's memory over time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)     # explorer requests, ms
+    errors: list[str] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)            # one per finished training run
+    memory: list[tuple[float, float]] = field(default_factory=list)   # (t, server RSS MB)
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, limit: int) -> bool:
+        with self.lock:
+            self.requests += 1
+            return self.requests <= limit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of the server process and its children (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                        "GRADIO_ANALYTICS_ENABLED": "False"} | env
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.time()
+    import httpx
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited during start-up:\n{proc.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"the app did not answer on {url} within {timeout:.0f}s")
+
+
+def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int) -> None:
+    from gradio_client import Client
+    rng = random.Random(seed)
+    client = Client(url, verbose=False)
+    state = {"seed": rng.randrange(1000), "digit": "all", "sliders": [0.0] * 8}
+    try:
+        while not stop.is_set() and tally.count(max_requests):
+            move = rng.random()
+            if move < 0.6:
+                state["sliders"][rng.randrange(8)] = round(rng.uniform(-3, 3), 2)
+            elif move < 0.8:
+                state["seed"] = rng.randrange(2**31 - 1)
+            else:
+                state["digit"] = rng.choice(["all"] + [str(d) for d in range(10)])
+            t0 = time.perf_counter()
+            try:
+                client.predict("cgan", state["seed"], 50, state["digit"], False, *state["sliders"], api_name="/render")
+                with tally.lock:
+                    tally.latencies.append((time.perf_counter() - t0) * 1000)
+            except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+                with tally.lock:
+                    tally.errors.append(f"render: {type(e).__name__}: {e}"[:300])
+            stop.wait(rng.uniform(0.05, 0.35))                  # a person dragging a slider
+    finally:
+        client.close()
+
+
+def _trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float) -> None:
+    from gradio_client import Client
+    from gradio_client.utils import Status
+    client = Client(url, verbose=False)
+    args = ["dcgan", "seconds", run_seconds, "non-saturating", "adam", 2e-4, 2e-4, 1, 64, 0.0, [], 0.0, seed, "scratch"]
+    try:
+        while not stop.is_set() and tally.count(max_requests):
+            t_submit = time.perf_counter()
+            job = client.submit(*args, api_name="/train")
+            t_start = None
+            while not job.done():
+                if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
+                    t_start = time.perf_counter()
+                time.sleep(0.05)
+            try:
+                status = job.outputs()[-1][0] if job.outputs() else ""
+                job.result()
+            except Exception as e:  # noqa: BLE001
+                with tally.lock:
+                    tally.errors.append(f"train: {type(e).__name__}: {e}"[:300])
+                continue
+            t_end = time.perf_counter()
+            m = re.search(r"Step (\d+), ([\d,]+) images/s, (\d+)s elapsed", status)
+            t_start = t_start or t_end
+            with tally.lock:
+                tally.runs.append({"queue_wait_s": t_start - t_submit, "start": t_start, "end": t_end,
+                                   "steps": int(m.group(1)) if m else 0,
+                                   "images_per_sec": float(m.group(2).replace(",", "")) if m else 0.0,
+                                   "finished": "finished" in status})
+    finally:
+        client.close()
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+def _max_overlap(runs: list[dict]) -> int:
+    edges = sorted([(r["start"], 1) for r in runs] + [(r["end"] - 0.3, -1) for r in runs])  # 0.3 s: stream tail
+    best = cur = 0
+    for _, d in edges:
+        cur += d
+        best = max(best, cur)
+    return best
+
+
+def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
+             slots: int | None = None, run_seconds: float = 15, log=print) -> dict:
+    env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
+    if slots is not None:
+        env["GAN_MAX_CONCURRENT_RUNS"] = str(slots)
+    proc, url = start_server(env)
+    tally, stop = Tally(), threading.Event()
+    threads = [threading.Thread(target=_explorer, args=(url, stop, tally, max_requests, i), daemon=True)
+               for i in range(explorers)]
+    threads += [threading.Thread(target=_trainer, args=(url, stop, tally, max_requests, i, run_seconds), daemon=True)
+                for i in range(trainers)]
+    try:
+        from gradio_client import Client
+        warm = Client(url, verbose=False)               # load the model once before the clock starts
+        warm.predict("cgan", 0, 50, "all", False, *[0.0] * 8, api_name="/render")
+        warm.close()
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        while time.perf_counter() - t0 < seconds:
+            tally.memory.append((round(time.perf_counter() - t0, 1), round(_rss_mb(proc.pid), 1)))
+            if proc.poll() is not None:
+                tally.errors.append("the server process died")
+                break
+            time.sleep(2)
+        stop.set()
+        for t in threads:
+            t.join(timeout=run_seconds + 60)
+        tally.memory.append((round(time.perf_counter() - t0, 1), round(_rss_mb(proc.pid), 1)))
+        alive = proc.poll() is None
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    after_first_minute = [m for t, m in tally.memory if t >= min(60, seconds / 2)]
+    lat = tally.latencies
+    result = {
+        "what": "load", "explorers": explorers, "trainers": trainers, "seconds": seconds,
+        "slots": slots if slots is not None else "app default",
+        "render_requests": len(lat), "render_p50_ms": round(statistics.median(lat), 1) if lat else None,
+        "render_p95_ms": round(_pct(lat, 0.95), 1) if lat else None, "render_max_ms": round(max(lat), 1) if lat else None,
+        "training_runs": len(tally.runs), "runs_finished": sum(r["finished"] for r in tally.runs),
+        "images_per_sec_per_run": round(statistics.mean(r["images_per_sec"] for r in tally.runs), 1) if tally.runs else None,
+        "queue_wait_p50_s": round(statistics.median(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
+        "queue_wait_max_s": round(max(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
+        "max_runs_at_once": _max_overlap(tally.runs),
+        "errors": len(tally.errors), "error_samples": tally.errors[:5], "server_alive": alive,
+        "memory_mb_start": tally.memory[0][1] if tally.memory else None,
+        "memory_mb_end": tally.memory[-1][1] if tally.memory else None,
+        "memory_mb_growth_after_first_minute": round(max(after_first_minute) - min(after_first_minute), 1)
+        if after_first_minute else None,
+        "memory_curve": tally.memory,
+    }
+    return result
+
+
+def add_load_parser(sub) -> None:
+    p = sub.add_parser("load", help="start the app on loopback and drive it with concurrent visitors")
+    p.add_argument("--explorers", type=int, default=20)
+    p.add_argument("--trainers", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=120)
+    p.add_argument("--max-requests", type=int, default=50_000, help="hard cap on requests, all clients together")
+    p.add_argument("--slots", type=int, help="GAN_MAX_CONCURRENT_RUNS for the server (default: the app's own)")
+    p.add_argument("--run-seconds", type=float, default=15, help="length of each training run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=_cmd)
+
+
+def _cmd(args) -> None:
+    for name in ("explorers", "trainers", "max_requests"):
+        if not 0 <= getattr(args, name) <= 200_000:
+            raise ValueError(f"--{name.replace('_', '-')} must be in [0, 200000]")
+    if not 1 <= args.seconds <= 3600:
+        raise ValueError("--seconds must be in [1, 3600]")
+    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds)
+    if args.json:
+        print(json.dumps(r))
+        return
+    for k, v in r.items():
+        if k != "memory_curve":
+            print(f"{k:38s} {v}")
+    print("memory (s, MB):", " ".join(f"{t:.0f}:{m:.0f}" for t, m in r["memory_curve"]))

@@ -1,0 +1,17 @@
+"""A short version of ``python -m gan load`` (the full one is 2 minutes, 20 explorers, 4 trainers):
+the app as users start it, in its own process, under concurrent gradio_client visitors."""
+import pytest
+
+from gan.loadtest import run_load
+
+
+@pytest.mark.slow
+def test_short_load_has_no_errors_and_respects_the_training_limit():
+    r = run_load(explorers=4, trainers=2, seconds=20, max_requests=2000, slots=1, run_seconds=4, log=lambda *a: None)
+    assert r["errors"] == 0, r["error_samples"]
+    assert r["server_alive"]
+    assert r["render_requests"] >= 20                      # explorers were served while runs trained
+    assert r["training_runs"] >= 2 and r["runs_finished"] == r["training_runs"]
+    assert r["max_runs_at_once"] <= 1                       # the concurrency limit held
+    assert r["queue_wait_max_s"] > 1                        # ...because the second trainer had to wait
+    assert len(r["memory_curve"]) >= 5 and r["memory_mb_end"] > 100
