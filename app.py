@@ -15,13 +15,18 @@ from gan.config import TrainConfig
 from gan.data import MNISTNotFound
 from gan.explore import N_SLIDERS
 from gan.losses import LOSSES
+from gan.priority import Foreground
 from gan.registry import get_preset, preset_names
 
 LIMITS = pg.Limits.from_env()
 LIBRARY = pg.ModelLibrary()
 SESSIONS = pg.SessionStore(LIMITS)
+FOREGROUND = Foreground()               # on a CPU, training yields to slider renders between steps
 TMP = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground"
 TMP.mkdir(parents=True, exist_ok=True)
+# Digit images travel at their true size as PNG (cheap to encode) and are enlarged by the
+# browser without smoothing.
+CSS = "#samples-grid img, #live-grid img, #interp-strip img, #probe-seen img { image-rendering: pixelated; }"
 RUN_PREFIX = "my "
 UPLOAD_PREFIX = "upload: "
 
@@ -85,7 +90,8 @@ def render_grid(model_key, seed, n, digit, raw, s1, s2, s3, s4, s5, s6, s7, s8, 
     # one named parameter per slider: Gradio injects gr.Request only into a named, annotated one
     _, explorer, _ = _resolve(model_key, _session(request))
     sliders = [s1, s2, s3, s4, s5, s6, s7, s8]
-    return pg.upscale(pg.render(explorer, seed, n, sliders, digit, bool(raw), LIMITS))
+    with FOREGROUND.request():
+        return pg.render(explorer, seed, n, sliders, digit, bool(raw), LIMITS)
 
 
 @guard
@@ -143,9 +149,10 @@ def save_png(image):
 @guard
 def interpolate(model_key, seed_a, seed_b, frames, digit_a, digit_b, request: gr.Request):
     model, _, _ = _resolve(model_key, _session(request))
-    strip, imgs = pg.interpolation(model, seed_a, seed_b, frames, digit_a, digit_b)
+    with FOREGROUND.request():
+        strip, imgs = pg.interpolation(model, seed_a, seed_b, frames, digit_a, digit_b)
     gif = pg.write_gif(imgs, TMP / f"interp-{time.time_ns()}.gif")
-    return pg.upscale(strip), str(gif)
+    return strip, str(gif)
 
 
 @guard
@@ -178,21 +185,41 @@ def _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, b
         steps=steps, seconds=secs, log_every=10, sample_every=50, model=pg.app_recipe(preset).model)
 
 
-def _train_outputs(run: pg.Run, session: pg.Session, final: bool = False):
+def _train_outputs(run: pg.Run, session: pg.Session, final: bool = False, sent: dict | None = None):
+    """The Train tab's outputs. ``sent`` remembers what the browser already shows: unchanged
+    grids, plots and histograms are skipped (gr.update()), so a throttled run costs the server
+    little more than its status line."""
+    sent = {} if sent is None else sent
+
+    def changed(name: str, version) -> bool:         # version: a count, or the object itself (the grid)
+        same = name in sent and (sent[name] is version or type(version) is int and sent[name] == version)
+        if final or not same:
+            sent[name] = version
+            return True
+        return False
+
     frac, eta = pg.elapsed_eta(run)
     status = (f"**{run.name}** - {run.status}. Step {run.step}"
               f"{f'/{run.total}' if run.total else ''}, {run.images_per_sec:,.0f} images/s, "
               f"{run.elapsed:.0f}s elapsed{f', ETA {eta:.0f}s' if eta is not None and not final else ''}. {run.message}")
     bar = f"<progress value='{frac:.3f}' max='1' style='width:100%'></progress>"
+    grid = run.grid if changed("grid", run.grid) else gr.update()
+    if changed("history", len(run.history)):
+        plots = (pg.loss_frame([run]), pg.loss_frame([run], keys=("d_real", "d_fake")),
+                 pg.loss_frame([run], keys=("grad_norm_d", "grad_norm_g")))
+        compare = pg.loss_frame(list(session.runs.values()), keys=("g_loss",))
+    else:
+        plots, compare = (gr.update(),) * 3, gr.update()
     q = run.quality[-1] if run.quality else None
-    quality = "Quality check every 200 steps (FID on 500 samples)." if q is None else (
-        f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; {q['modes']}/10 digits present"
-        + (" - **warning: modes are dropping (mode collapse)**" if q["modes"] < 8 else ""))
-    hist = pg.pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [],
-                       ["digit", "share"])
-    return (status + "\n\n" + bar, None if run.grid is None else pg.upscale(run.grid, 2), pg.loss_frame([run]),
-            pg.loss_frame([run], keys=("d_real", "d_fake")), pg.loss_frame([run], keys=("grad_norm_d", "grad_norm_g")),
-            quality, hist, pg.loss_frame(list(session.runs.values()), keys=("g_loss",)))
+    if changed("quality", len(run.quality)):
+        quality = "Quality check every 200 steps (FID on 500 samples)." if q is None else (
+            f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; {q['modes']}/10 digits present"
+            + (" - **warning: modes are dropping (mode collapse)**" if q["modes"] < 8 else ""))
+        hist = pg.pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [],
+                           ["digit", "share"])
+    else:
+        quality, hist = gr.update(), gr.update()
+    return (status + "\n\n" + bar, grid, *plots, quality, hist, compare)
 
 
 @gpu
@@ -206,12 +233,14 @@ def train_stream(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_ste
             raise ValueError(f"start from 'scratch' or 'pretrained', got {init!r}")
         cfg = _config(preset, length_kind, length, loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, digits, ema, seed)
         init_model = LIBRARY.get(preset)[0] if init == "pretrained" and preset in LIBRARY.names() else None
-        run, thread = pg.start_run(session, cfg, mnist(), quality_every=200, init_from=init_model)
+        run, thread = pg.start_run(session, cfg, mnist(), quality_every=200, init_from=init_model,
+                                   foreground=None if pg.on_gpu() else FOREGROUND)
     except (ValueError, MNISTNotFound) as e:
         raise gr.Error(str(e)) from None
     try:
+        sent: dict = {}
         while not run.done.wait(0.4):
-            yield _train_outputs(run, session) + (gr.update(),)
+            yield _train_outputs(run, session, sent=sent) + (gr.update(),)
         yield _train_outputs(run, session, final=True) + (gr.update(choices=_model_choices(session)),)
     finally:
         run.control.stop()                          # visitor left or the event was cancelled
@@ -269,7 +298,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 sliders = [gr.Slider(-3, 3, value=0, step=0.05, label=f"Direction {i + 1}") for i in range(N_SLIDERS)]
                 reset = gr.Button("Reset sliders")
             with gr.Column(scale=3):
-                grid = gr.Image(label="Samples", type="numpy", image_mode="L", height=560, interactive=False,
+                grid = gr.Image(label="Samples", type="numpy", image_mode="L", format="png", height=560, interactive=False,
                                 elem_id="samples-grid")
                 png_btn = gr.DownloadButton("Download grid (.png)")
         with gr.Accordion("Interpolate between two seeds", open=False):
@@ -279,14 +308,16 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 digit_b = gr.Dropdown(["all"] + [str(d) for d in range(10)], value="8", label="Digit B")
                 frames = gr.Slider(2, 30, value=10, step=1, label="Frames")
             interp_btn = gr.Button("Interpolate")
-            strip = gr.Image(label="Interpolation", type="numpy", image_mode="L", interactive=False)
+            strip = gr.Image(label="Interpolation", type="numpy", image_mode="L", format="png", interactive=False,
+                             elem_id="interp-strip")
             gif = gr.File(label="Animated GIF")
         with gr.Accordion("Discriminator probe: draw or upload a digit", open=False):
             with gr.Row():
                 sketch = gr.Sketchpad(label="Draw", type="numpy", image_mode="RGBA")
                 upload = gr.File(label="...or upload an image", file_types=["image"], type="filepath")
                 with gr.Column():
-                    seen = gr.Image(label="What the models see (28x28)", type="numpy", image_mode="L", interactive=False)
+                    seen = gr.Image(label="What the models see (28x28)", type="numpy", image_mode="L", format="png",
+                                    interactive=False, elem_id="probe-seen")
                     probs = gr.Label(label="Evaluator's class", num_top_classes=3)
                     d_score = gr.Markdown()
             probe_btn = gr.Button("Probe")
@@ -319,7 +350,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 control_msg = gr.Markdown()
             with gr.Column(scale=3):
                 status = gr.Markdown("Pick a preset and press **Start training**.")
-                live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", height=420, interactive=False,
+                live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png", height=420,
+                                     interactive=False,
                                      elem_id="live-grid")
                 quality = gr.Markdown()
                 hist = gr.BarPlot(pg.pd_frame([], ["digit", "share"]), x="digit", y="share", label="Class histogram")
@@ -363,4 +395,4 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
 demo.queue(max_size=int(os.environ.get("GAN_QUEUE_SIZE", 64)))
 
 if __name__ == "__main__":
-    demo.launch(max_threads=64, max_file_size=int(LIMITS.max_upload_mb * 1e6))
+    demo.launch(max_threads=64, max_file_size=int(LIMITS.max_upload_mb * 1e6), css=CSS)

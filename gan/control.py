@@ -9,7 +9,8 @@ STEP_KINDS = ("d", "g", "both")
 
 
 class RunControl:
-    def __init__(self, poll: float = 0.1):
+    def __init__(self, poll: float = 0.1, foreground=None):
+        self.foreground = foreground          # a gan.priority.Foreground to yield to between steps
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused = False
@@ -64,7 +65,10 @@ class RunControl:
     # --- called from the training thread
     def wait(self, trainer) -> tuple[float, bool]:
         """Apply pending changes; while paused, wait up to ``poll`` s for a command.
-        Returns (seconds waited, whether a single step ran)."""
+        Returns (seconds waited while paused, whether a single step ran); time spent yielding
+        to interactive requests is not returned: it counts against the run's length."""
+        if self.foreground is not None:
+            self.foreground.yield_to()
         with self._lock:
             lr, self._lr = self._lr, {}
         if lr:

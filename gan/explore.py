@@ -7,6 +7,8 @@ Computed once per model (seeded, ~0.1 s on CPU) and cached on the Explorer.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 
@@ -21,22 +23,27 @@ class Explorer:
         self.n_directions = n_directions
         self._pca = None
         self._fit = (n_fit, seed)
+        self._lock = threading.Lock()     # a crowd's first slider moves fit the directions once
 
     @property
     def pca_directions(self) -> torch.Tensor:
         """(n_directions, z_dim) unit vectors, sorted by explained image variance."""
-        if self._pca is None:
-            n, seed = self._fit
-            z = self.model.latents(seed + 999_983, n)
-            labels = torch.arange(n) % 10 if self.model.conditional else None
-            x = torch.from_numpy(self.model.generate(z, labels)).reshape(n, -1).double() / 255.0
-            x = x - x.mean(0)
-            _, _, v = torch.linalg.svd(x, full_matrices=False)        # image-space components
-            scores = x @ v[: self.n_directions].T                       # (n, k)
-            zc = (z.double() - z.double().mean(0))
-            dirs = torch.linalg.lstsq(scores, zc).solution              # (k, z_dim): z ~ scores @ dirs
-            self._pca = (dirs / dirs.norm(dim=1, keepdim=True).clamp(min=1e-12)).float()
-        return self._pca
+        with self._lock:
+            if self._pca is None:
+                self._pca = self._fit_directions()
+            return self._pca
+
+    def _fit_directions(self) -> torch.Tensor:
+        n, seed = self._fit
+        z = self.model.latents(seed + 999_983, n)
+        labels = torch.arange(n) % 10 if self.model.conditional else None
+        x = torch.from_numpy(self.model.generate(z, labels)).reshape(n, -1).double() / 255.0
+        x = x - x.mean(0)
+        _, _, v = torch.linalg.svd(x, full_matrices=False)        # image-space components
+        scores = x @ v[: self.n_directions].T                       # (n, k)
+        zc = (z.double() - z.double().mean(0))
+        dirs = torch.linalg.lstsq(scores, zc).solution              # (k, z_dim): z ~ scores @ dirs
+        return (dirs / dirs.norm(dim=1, keepdim=True).clamp(min=1e-12)).float()
 
     def directions(self, raw: bool = False) -> torch.Tensor:
         if raw:
@@ -53,7 +60,7 @@ class Explorer:
     def images(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False) -> np.ndarray:
         """uint8 (n, 28, 28). ``digit``: one digit for all, or None (conditional: 0-9 repeating)."""
         z = self.latents(seed, n, sliders, raw)
-        return self.model.generate(z, digit if self.model.conditional else None)
+        return self.model.generate(z, digit if self.model.conditional else None, fast=True)
 
     def grid(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False, nrow: int | None = None) -> np.ndarray:
         imgs = self.images(seed, n, sliders, digit, raw)

@@ -46,7 +46,9 @@ def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
             if image.width * image.height > max_pixels:
                 raise ValueError(f"image too large ({image.width}x{image.height})")
             image.load()
-        except (OSError, UnidentifiedImageError, Image.DecompressionBombError):
+        except Image.DecompressionBombError:
+            raise ValueError("image too large: it decodes to over 178 million pixels") from None
+        except (OSError, UnidentifiedImageError, SyntaxError):
             raise ValueError("could not read that image file") from None
     if isinstance(image, Image.Image):
         if image.width * image.height > max_pixels:

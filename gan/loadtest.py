@@ -64,6 +64,15 @@ def _rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
@@ -85,10 +94,11 @@ def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.
     raise RuntimeError(f"the app did not answer on {url} within {timeout:.0f}s")
 
 
-def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int) -> None:
+def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, think: float) -> None:
     from gradio_client import Client
     rng = random.Random(seed)
-    client = Client(url, verbose=False)
+    client = Client(url, verbose=False, download_files=False, ssl_verify=False)   # plain http on loopback;
+    # the image URL comes back as a browser gets it, and no CA bundle is loaded per request
     state = {"seed": rng.randrange(1000), "digit": "all", "sliders": [0.0] * 8}
     try:
         while not stop.is_set() and tally.count(max_requests):
@@ -107,7 +117,7 @@ def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, 
             except Exception as e:  # noqa: BLE001 - every failure is counted and reported
                 with tally.lock:
                     tally.errors.append(f"render: {type(e).__name__}: {e}"[:300])
-            stop.wait(rng.uniform(0.05, 0.35))                  # a person dragging a slider
+            stop.wait(rng.uniform(0.5 * think, 1.5 * think))     # looks at the digits, then changes something
     finally:
         client.close()
 
@@ -160,13 +170,13 @@ def _max_overlap(runs: list[dict]) -> int:
 
 
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
-             slots: int | None = None, run_seconds: float = 15, log=print) -> dict:
+             slots: int | None = None, run_seconds: float = 15, think: float = 1.0, log=print) -> dict:
     env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
     if slots is not None:
         env["GAN_MAX_CONCURRENT_RUNS"] = str(slots)
     proc, url = start_server(env)
     tally, stop = Tally(), threading.Event()
-    threads = [threading.Thread(target=_explorer, args=(url, stop, tally, max_requests, i), daemon=True)
+    threads = [threading.Thread(target=_explorer, args=(url, stop, tally, max_requests, i, think), daemon=True)
                for i in range(explorers)]
     threads += [threading.Thread(target=_trainer, args=(url, stop, tally, max_requests, i, run_seconds), daemon=True)
                 for i in range(trainers)]
@@ -176,6 +186,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         warm.predict("cgan", 0, 50, "all", False, *[0.0] * 8, api_name="/render")
         warm.close()
         t0 = time.perf_counter()
+        cpu0 = _cpu_seconds(proc.pid), time.process_time()
         for t in threads:
             t.start()
         while time.perf_counter() - t0 < seconds:
@@ -187,6 +198,8 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         stop.set()
         for t in threads:
             t.join(timeout=run_seconds + 60)
+        wall = time.perf_counter() - t0
+        cpu = (_cpu_seconds(proc.pid) - cpu0[0]) / wall, (time.process_time() - cpu0[1]) / wall
         tally.memory.append((round(time.perf_counter() - t0, 1), round(_rss_mb(proc.pid), 1)))
         alive = proc.poll() is None
     finally:
@@ -199,7 +212,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
     lat = tally.latencies
     result = {
         "what": "load", "explorers": explorers, "trainers": trainers, "seconds": seconds,
-        "slots": slots if slots is not None else "app default",
+        "slots": slots if slots is not None else "app default", "think_s": think,
         "render_requests": len(lat), "render_p50_ms": round(statistics.median(lat), 1) if lat else None,
         "render_p95_ms": round(_pct(lat, 0.95), 1) if lat else None, "render_max_ms": round(max(lat), 1) if lat else None,
         "training_runs": len(tally.runs), "runs_finished": sum(r["finished"] for r in tally.runs),
@@ -207,6 +220,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         "queue_wait_p50_s": round(statistics.median(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
         "queue_wait_max_s": round(max(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
         "max_runs_at_once": _max_overlap(tally.runs),
+        "server_cores_busy": round(cpu[0], 2), "load_clients_cores_busy": round(cpu[1], 2),
         "errors": len(tally.errors), "error_samples": tally.errors[:5], "server_alive": alive,
         "memory_mb_start": tally.memory[0][1] if tally.memory else None,
         "memory_mb_end": tally.memory[-1][1] if tally.memory else None,
@@ -225,6 +239,8 @@ def add_load_parser(sub) -> None:
     p.add_argument("--max-requests", type=int, default=50_000, help="hard cap on requests, all clients together")
     p.add_argument("--slots", type=int, help="GAN_MAX_CONCURRENT_RUNS for the server (default: the app's own)")
     p.add_argument("--run-seconds", type=float, default=15, help="length of each training run")
+    p.add_argument("--think", type=float, default=1.0,
+                   help="mean seconds an explorer looks before the next change (0.2: dragging non-stop)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd)
 
@@ -235,7 +251,7 @@ def _cmd(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be in [0, 200000]")
     if not 1 <= args.seconds <= 3600:
         raise ValueError("--seconds must be in [1, 3600]")
-    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds)
+    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.think)
     if args.json:
         print(json.dumps(r))
         return

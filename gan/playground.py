@@ -12,6 +12,7 @@ Limits come from environment variables (all enforced here, on the server side):
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -85,9 +86,13 @@ class ModelLibrary:
         card = self.dir / "metrics.json"
         self.metrics = json.loads(card.read_text()) if card.is_file() else {}
 
-    def names(self) -> list[str]:
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
         names = sorted(p.stem for p in self.dir.glob("*.safetensors") if p.stem != "mnist_classifier")
-        return sorted(names, key=lambda n: (n != DEFAULT_MODEL, n))
+        return tuple(sorted(names, key=lambda n: (n != DEFAULT_MODEL, n)))
+
+    def names(self) -> list[str]:
+        return list(self._names)
 
     def label(self, name: str) -> str:
         from gan.registry import get_preset
@@ -219,11 +224,12 @@ def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict
 
 
 def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
-              name: str | None = None) -> tuple[Run, threading.Thread]:
-    """Start ``train`` in a thread; the Run fills in as progress arrives."""
+              name: str | None = None, foreground=None) -> tuple[Run, threading.Thread]:
+    """Start ``train`` in a thread; the Run fills in as progress arrives. With a
+    ``gan.priority.Foreground``, the run pauses between steps while renders are in flight."""
     from gan.loop import train, total_steps
     from gan.training import Trainer
-    run = Run(name=name or "", cfg=cfg)
+    run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground))
     session.add_run(run)
 
     def progress(p):
@@ -349,8 +355,3 @@ def pd_frame(rows: list[dict], columns: list[str]):
 
 def on_gpu() -> bool:
     return torch.cuda.is_available()
-
-
-def upscale(image: np.ndarray, factor: int = 2) -> np.ndarray:
-    """Nearest-neighbour enlargement so small digit grids stay crisp in the browser."""
-    return np.repeat(np.repeat(np.asarray(image), factor, axis=0), factor, axis=1)

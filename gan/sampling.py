@@ -6,6 +6,7 @@ the same seed gives the same digits on any machine. One function maps G's output
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +47,10 @@ def make_grid(images: torch.Tensor | np.ndarray, nrow: int | None = None, pad: i
     n, h, w = images.shape
     nrow = nrow or max(1, math.ceil(math.sqrt(n)))
     rows = math.ceil(n / nrow)
-    grid = torch.zeros(rows * (h + pad) + pad, nrow * (w + pad) + pad, dtype=torch.uint8)
-    for i in range(n):
-        r, c = divmod(i, nrow)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = images[i]
-    return grid
+    cells = torch.zeros(rows * nrow, h + pad, w + pad, dtype=torch.uint8)
+    cells[:n, pad:, pad:] = images                               # each image with its top/left padding
+    grid = cells.reshape(rows, nrow, h + pad, w + pad).permute(0, 2, 1, 3).reshape(rows * (h + pad), nrow * (w + pad))
+    return torch.nn.functional.pad(grid, (0, pad, 0, pad))      # bottom and right border
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -61,6 +61,17 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     t = t[:, None]
     lerp = (1 - t) * a + t * b
     return torch.where(so.abs() < 1e-6, lerp, (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b)
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 dot-product instructions (AVX512-BF16 or AMX), where a bf16
+    forward is ~2.5x faster than fp32; elsewhere bf16 would be emulated and slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 @dataclass
@@ -84,8 +95,9 @@ class GeneratorModel:
         return seeded_latents(self.mcfg, seed, n)
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, labels=None) -> np.ndarray:
-        """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28)."""
+    def generate(self, z: torch.Tensor, labels=None, fast: bool = False) -> np.ndarray:
+        """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28). ``fast``: bf16 on CPUs
+        that have it natively (interactive rendering; evaluation keeps fp32)."""
         n = z.shape[0]
         if self.conditional:
             labels = torch.as_tensor(torch.arange(n) % 10 if labels is None else labels, dtype=torch.long).reshape(-1)
@@ -95,7 +107,10 @@ class GeneratorModel:
             labels = labels.to(self.device)
         else:
             labels = None
-        return to_pixels(self.G(z.to(self.device, torch.float32), labels), self.mcfg.output).numpy()
+        bf16 = fast and self.device.type == "cpu" and cpu_has_native_bf16()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            x = self.G(z.to(self.device, torch.float32), labels)
+        return to_pixels(x.float(), self.mcfg.output).numpy()
 
     def sample(self, seed: int, n: int, digit: int | None = None) -> np.ndarray:
         return self.generate(self.latents(seed, n), digit)

@@ -148,3 +148,17 @@ def test_app_recipe_is_lighter_on_a_cpu():
     assert cpu.model == {"ngf": 32, "ndf": 32} and cpu.lr_g == cpu.lr_d == 1e-3 and cpu.ema == 0
     assert gpu.model == {} and gpu.lr_g == 2e-4 and gpu.ema == 0.999          # the preset's own recipe
     assert pg.app_recipe("vanilla", gpu=False) == pg.app_recipe("vanilla", gpu=True)
+
+
+def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
+    import threading
+    from gan.explore import Explorer
+    ex = Explorer(library.get("dcgan")[0])
+    fits, real = [], Explorer._fit_directions
+    monkeypatch.setattr(Explorer, "_fit_directions", lambda self: fits.append(1) or real(self))
+    threads = [threading.Thread(target=lambda: ex.grid(1, 4, [1.0] + [0.0] * 7)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(fits) == 1

@@ -1,0 +1,40 @@
+import threading
+import time
+
+from gan.control import RunControl
+from gan.priority import Foreground
+
+
+def test_training_waits_while_a_render_is_in_flight_but_never_starves():
+    fg = Foreground(max_wait=0.3)
+    assert fg.yield_to() == 0.0                              # nobody exploring: no wait at all
+    entered, release = threading.Event(), threading.Event()
+
+    def render():
+        with fg.request():
+            entered.set()
+            release.wait(5)
+    t = threading.Thread(target=render)
+    t.start()
+    entered.wait(5)
+    assert fg.busy == 1
+    waited = fg.yield_to()                                   # a render that outlasts max_wait
+    assert 0.25 <= waited < 1.0
+    threading.Timer(0.1, release.set).start()               # the render ends after 0.1 s...
+    waited = fg.yield_to()
+    assert 0.05 <= waited < 0.25                             # ...and training goes on right then
+    t.join(5)
+    assert fg.busy == 0 and fg.yield_to() == 0.0
+
+
+def test_run_control_yields_without_counting_it_as_pause():
+    fg = Foreground(max_wait=0.2)
+
+    class FakeTrainer:
+        def set_lr(self, **kw):
+            pass
+    with fg.request():
+        t0 = time.perf_counter()
+        waited, stepped = RunControl(foreground=fg).wait(FakeTrainer())
+        assert time.perf_counter() - t0 >= 0.15
+    assert waited == 0.0 and not stepped                     # counted against the run's length
