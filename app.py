@@ -106,22 +106,12 @@ def model_info(model_key, request: gr.Request):
         lines.append(f"Your run: {run.status} after {run.step} steps. {run.message}")
     digit_update = gr.update(interactive=model.conditional)
     if run is not None:
-        path = _export_run(run)
+        path = str(pg.export_run(run, TMP))
     elif model_key.startswith(UPLOAD_PREFIX):
         path = None                                 # the visitor's own file: nothing to hand back
     else:
         path = str(LIBRARY.dir / f"{model_key}.safetensors")
     return "\n\n".join(lines), digit_update, gr.update(value=path)
-
-
-def _export_run(run: pg.Run) -> str:
-    from gan.checkpoint import prefixed, save_tensors
-    path = TMP / f"{run.name.replace(' ', '_').replace('(', '').replace(')', '')}-{id(run)}.safetensors"
-    if not path.exists():
-        save_tensors(path, prefixed("G", run.model.G.state_dict()),
-                     {"format": "gan-playground/generator/v1", "preset": run.model.preset,
-                      "model_args": run.model.mcfg.to_dict(), "step": run.step, "train_config": run.cfg.to_dict()})
-    return str(path)
 
 
 @guard
@@ -157,13 +147,19 @@ def interpolate(model_key, seed_a, seed_b, frames, digit_a, digit_b, request: gr
 
 @guard
 def probe(model_key, sketch, upload, request: gr.Request):
-    _, _, run = _resolve(model_key, _session(request))
+    model, _, run = _resolve(model_key, _session(request))
     digit = pg.decode_drawing(upload if upload is not None else sketch)
-    disc = run.discriminator if run is not None else None
-    res = pg.probe(digit, disc, run.model.mcfg.output if run else "tanh", run.cfg.loss if run else "non-saturating")
+    if run is not None:
+        disc, loss, whose = run.discriminator, run.cfg.loss, "your run's discriminator"
+    else:
+        fitted = LIBRARY.discriminator(model_key)
+        disc, loss = (fitted[0], fitted[1]["loss"]) if fitted else (None, "")
+        whose = f"a discriminator fitted to {model_key} ({fitted[1]['steps']} steps)" if fitted else ""
+    with FOREGROUND.request():
+        res = pg.probe(digit, disc, model.mcfg.output, loss or "non-saturating")
     labels = {str(i): p for i, p in enumerate(res["probs"])}
-    note = (f"Discriminator says **{res['real_score']:.1%} real**" if "real_score" in res else
-            "Pretrained files hold generators only: train a run to probe its discriminator.")
+    note = (f"Real or generated? {whose} says **{res['real_score']:.1%} real**." if "real_score" in res else
+            "No discriminator for this model: train a run to probe its own.")
     return digit, labels, note
 
 

@@ -1,4 +1,4 @@
-"""``python -m gan bench {train,baseline,ttq,latency}``: the project's performance numbers.
+"""``python -m gan bench {train,baseline,ttq,latency,ui}``: the project's performance numbers.
 
 train     images/s of the real engine (after warm-up, median of repeats)
 baseline  the same model, loss and batch trained the conventional way (torchvision MNIST
@@ -6,6 +6,7 @@ baseline  the same model, loss and batch trained the conventional way (torchvisi
           .item() logging), so the engine's speed-up is a ratio measured in one run
 ttq       wall-clock training seconds until the evaluator's FID reaches R x the floor
 latency   render one digit, a 64-digit grid, a slider move, a 10-frame interpolation
+ui        what the streamed app adds to a training run (vs the engine alone)
 """
 from __future__ import annotations
 

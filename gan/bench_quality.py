@@ -85,6 +85,11 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
     return rows
 
 
+def _ui_overhead(preset: str, steps: int) -> dict:
+    from gan.loadtest import ui_overhead        # starts the app: imports Gradio only when asked
+    return ui_overhead(preset, steps)
+
+
 def add_quality_benches(bs, emit) -> None:
     from gan.cli import add_train_options, config_from_args
     t = bs.add_parser("ttq", help="training seconds until FID <= R x floor (every training option applies)")
@@ -97,6 +102,11 @@ def add_quality_benches(bs, emit) -> None:
     add_train_options(t)
     t.set_defaults(fn=lambda a: emit(a, [time_to_quality(config_from_args(a), a.fid_ratio, a.max_seconds,
                                                          a.eval_every, a.n_eval)]))
+    ui = bs.add_parser("ui", help="what the streamed app adds to a training run's wall time")
+    ui.add_argument("--preset", default="cgan")
+    ui.add_argument("--steps", type=int, default=600)
+    ui.add_argument("--json", action="store_true")
+    ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps)]))
     lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
     lat.add_argument("--weights", default="weights/cgan.safetensors")
     lat.add_argument("--device", default="cpu")

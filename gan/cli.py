@@ -1,4 +1,4 @@
-"""Command line: ``python -m gan {list,train,sample,eval,classifier,bench,load}``.
+"""Command line: ``python -m gan {list,train,sample,eval,classifier,bench,load,fit-d}``.
 
 Every failure a user can cause (unknown preset, impossible sizes, missing or malformed
 files) ends in one ``error: ...`` line and exit status 2, never a traceback.
@@ -228,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(sub)
     from gan.loadtest import add_load_parser
     add_load_parser(sub)
+    from gan.discriminators import add_fit_d_parser
+    add_fit_d_parser(sub)
     return p
 
 

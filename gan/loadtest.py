@@ -259,3 +259,44 @@ def _cmd(args) -> None:
         if k != "memory_curve":
             print(f"{k:38s} {v}")
     print("memory (s, MB):", " ".join(f"{t:.0f}:{m:.0f}" for t, m in r["memory_curve"]))
+
+
+def ui_overhead(preset: str = "cgan", steps: int = 600, log=print) -> dict:
+    """Wall time of one training run through the app's streaming /train endpoint (Gradio
+    server, 0.4 s updates, live grid and plots, quick-quality checks) against the same run by
+    the engine alone, in the same process settings. Ratio - 1 = what the UI adds."""
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    from gan.data import load_mnist
+    from gan.loop import train
+    from gan.playground import app_recipe
+    r = app_recipe(preset)
+    args = [preset, "steps", steps, r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing,
+            list(r.digits or []), r.ema, 0, "scratch"]
+    cfg = app_recipe(preset)
+    cfg.steps, cfg.log_every, cfg.sample_every, cfg.device = steps, 10, 50, "cpu"
+    data = load_mnist("train")
+    t0 = time.perf_counter()
+    train(cfg, data=data)
+    engine = time.perf_counter() - t0
+    log(f"engine alone: {steps} steps in {engine:.1f} s")
+    proc, url = start_server({})
+    try:
+        client = Client(url, verbose=False, download_files=False, ssl_verify=False)
+        client.predict(*args[:2], 2, *args[3:], api_name="/train")        # loads MNIST once, as the first visitor does
+        job = client.submit(*args, api_name="/train")
+        t_start = None
+        while not job.done():
+            if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
+                t_start = time.perf_counter()
+            time.sleep(0.01)
+        app = time.perf_counter() - (t_start or time.perf_counter())
+        status = job.outputs()[-1][0]
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    log(f"through the app: {app:.1f} s ({status.splitlines()[0][:80]})")
+    return {"what": "ui overhead", "preset": preset, "steps": steps, "engine_s": round(engine, 2),
+            "app_s": round(app, 2), "ui_adds_percent": round(100 * (app / engine - 1), 1)}

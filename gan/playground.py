@@ -82,6 +82,7 @@ class ModelLibrary:
         self.dir = Path(weights_dir)
         self.device = device
         self._models: dict[str, tuple[GeneratorModel, Explorer]] = {}
+        self._discriminators: dict[str, tuple[torch.nn.Module, dict]] = {}
         self._lock = threading.Lock()
         card = self.dir / "metrics.json"
         self.metrics = json.loads(card.read_text()) if card.is_file() else {}
@@ -102,6 +103,17 @@ class ModelLibrary:
             return f"{name}: {get_preset(name).description}{score}"
         except ValueError:
             return name
+
+    def discriminator(self, name: str) -> tuple[torch.nn.Module, dict] | None:
+        """The probe's D for a shipped generator (weights/discriminators/, from ``gan fit-d``), if any."""
+        path = self.dir / "discriminators" / f"{name}.safetensors"
+        if name not in self.names() or not path.is_file():
+            return None
+        with self._lock:
+            if name not in self._discriminators:
+                from gan.discriminators import load_discriminator
+                self._discriminators[name] = load_discriminator(path)
+            return self._discriminators[name]
 
     def get(self, name: str) -> tuple[GeneratorModel, Explorer]:
         if name not in self.names():
@@ -212,6 +224,18 @@ class SessionStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+
+def export_run(run: Run, folder: Path) -> Path:
+    """The run's generator as a downloadable safetensors file (written once per run)."""
+    from gan.checkpoint import GENERATOR_FORMAT, prefixed, save_tensors
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name)
+    path = Path(folder) / f"{safe}-{id(run)}.safetensors"
+    if not path.exists():
+        save_tensors(path, prefixed("G", run.model.G.state_dict()),
+                     {"format": GENERATOR_FORMAT, "preset": run.model.preset, "model_args": run.model.mcfg.to_dict(),
+                      "step": run.step, "train_config": run.cfg.to_dict()})
+    return path
 
 
 def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict:

@@ -142,40 +142,49 @@ class GeneratorModel:
         return to_pixels(self.G.net(h[:, :, None, None]), self.mcfg.output).numpy()
 
 
-def build_generator(preset: str, model_args: dict, device="cpu") -> tuple[nn.Module, ModelConfig]:
+def build_networks(preset: str, model_args: dict, device="cpu") -> tuple[nn.Module, nn.Module, ModelConfig]:
     mcfg = model_config_from_dict(preset, model_args)
     with torch.device(device):
-        G, _ = mcfg.build()
-    return G, mcfg
+        G, D = mcfg.build()
+    return G, D, mcfg
+
+
+def load_network(path: str | Path, role: str = "G", max_bytes: int | None = None) -> tuple[nn.Module, ModelConfig, dict]:
+    """One network ("G": the EMA copy when present, or "D") from a safetensors file of this
+    project, with every tensor's name, shape, dtype and value checked. Shapes are checked on
+    the meta device first: a file's model_args cannot make us allocate a network larger than
+    the tensors it actually carries."""
+    from gan.checkpoint import read_tensors, strip_prefix
+    name = Path(path).name
+    tensors, meta = read_tensors(path, max_bytes=max_bytes)
+    preset, model_args = meta.get("preset"), meta.get("model_args")
+    if not isinstance(preset, str) or not isinstance(model_args, dict):
+        raise ValueError(f"{name}: no GAN playground metadata (preset / model_args) in the file")
+    G, D, mcfg = build_networks(preset, model_args, device="meta")
+    sd = (strip_prefix("G_ema", tensors) or strip_prefix("G", tensors)) if role == "G" else strip_prefix("D", tensors)
+    expected = (G if role == "G" else D).state_dict()
+    missing = sorted(set(expected) - set(sd))
+    unexpected = sorted(set(sd) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{name}: tensors do not match preset {preset!r} "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for k, v in sd.items():
+        if v.shape != expected[k].shape:
+            raise ValueError(f"{name}: {k} has shape {tuple(v.shape)}, {preset!r} needs {tuple(expected[k].shape)}")
+        if v.dtype.is_floating_point != expected[k].dtype.is_floating_point:
+            raise ValueError(f"{name}: {k} has dtype {v.dtype}, expected {expected[k].dtype}")
+        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise ValueError(f"{name}: {k} holds NaN or inf values")
+    G, D, _ = build_networks(preset, model_args)
+    net = G if role == "G" else D
+    net.load_state_dict({k: v.to(expected[k].dtype) for k, v in sd.items()})
+    return net.eval().requires_grad_(False), mcfg, meta
 
 
 def load_generator(path: str | Path, device="cpu", max_bytes: int | None = None) -> GeneratorModel:
     """Load a generator export (weights/*.safetensors) or a full training checkpoint."""
-    from gan.checkpoint import read_tensors, strip_prefix
-    tensors, meta = read_tensors(path, max_bytes=max_bytes)
-    preset, model_args = meta.get("preset"), meta.get("model_args")
-    if not isinstance(preset, str) or not isinstance(model_args, dict):
-        raise ValueError(f"{Path(path).name}: no GAN playground metadata (preset / model_args) in the file")
-    # Shapes are checked on the meta device first: a file's model_args cannot make us allocate
-    # a network larger than the tensors it actually carries.
-    G, mcfg = build_generator(preset, model_args, device="meta")
-    sd = strip_prefix("G_ema", tensors) or strip_prefix("G", tensors)
-    expected = G.state_dict()
-    missing = sorted(set(expected) - set(sd))
-    unexpected = sorted(set(sd) - set(expected))
-    if missing or unexpected:
-        raise ValueError(f"{Path(path).name}: tensors do not match preset {preset!r} "
-                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    for k, v in sd.items():
-        if v.shape != expected[k].shape:
-            raise ValueError(f"{Path(path).name}: {k} has shape {tuple(v.shape)}, {preset!r} needs {tuple(expected[k].shape)}")
-        if v.dtype.is_floating_point != expected[k].dtype.is_floating_point:
-            raise ValueError(f"{Path(path).name}: {k} has dtype {v.dtype}, expected {expected[k].dtype}")
-        if v.is_floating_point() and not bool(torch.isfinite(v).all()):
-            raise ValueError(f"{Path(path).name}: {k} holds NaN or inf values")
-    G, _ = build_generator(preset, model_args)
-    G.load_state_dict({k: v.to(expected[k].dtype) for k, v in sd.items()})
-    return GeneratorModel(G.to(device).eval().requires_grad_(False), mcfg, preset, meta)
+    G, mcfg, meta = load_network(path, "G", max_bytes)
+    return GeneratorModel(G.to(device), mcfg, meta["preset"], meta)
 
 
 def from_trainer(trainer) -> GeneratorModel:

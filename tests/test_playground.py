@@ -162,3 +162,14 @@ def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
     for t in threads:
         t.join()
     assert len(fits) == 1
+
+
+def test_a_finished_run_downloads_as_a_generator_file(fake_digits, tmp_path):
+    from gan.sampling import load_generator
+    session = pg.Session(pg.Limits(1, 60, 100, 20, 2))
+    run, thread = pg.start_run(session, tiny_config("cgan", steps=6), fake_digits)
+    thread.join(30)
+    path = pg.export_run(run, tmp_path)
+    assert path.name.startswith("run_1__cgan_") and pg.export_run(run, tmp_path) == path
+    loaded = load_generator(path)
+    assert loaded.preset == "cgan" and np.array_equal(loaded.sample(3, 10, 4), run.model.sample(3, 10, 4))
