@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ LIMITS = pg.Limits.from_env()
 LIBRARY = pg.ModelLibrary()
 SESSIONS = pg.SessionStore(LIMITS)
 FOREGROUND = Foreground()               # on a CPU, training yields to slider renders between steps
+threading.Thread(target=pg.warm_up, args=(LIBRARY,), name="warm-up", daemon=True).start()
 TMP = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground"
 TMP.mkdir(parents=True, exist_ok=True)
 # Digit images travel at their true size as PNG (cheap to encode) and are enlarged by the

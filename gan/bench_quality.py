@@ -85,9 +85,9 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
     return rows
 
 
-def _ui_overhead(preset: str, steps: int) -> dict:
+def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
     from gan.loadtest import ui_overhead        # starts the app: imports Gradio only when asked
-    return ui_overhead(preset, steps)
+    return ui_overhead(preset, steps, repeats)
 
 
 def add_quality_benches(bs, emit) -> None:
@@ -105,8 +105,9 @@ def add_quality_benches(bs, emit) -> None:
     ui = bs.add_parser("ui", help="what the streamed app adds to a training run's wall time")
     ui.add_argument("--preset", default="cgan")
     ui.add_argument("--steps", type=int, default=600)
+    ui.add_argument("--repeats", type=int, default=2)
     ui.add_argument("--json", action="store_true")
-    ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps)]))
+    ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps, a.repeats)]))
     lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
     lat.add_argument("--weights", default="weights/cgan.safetensors")
     lat.add_argument("--device", default="cpu")

@@ -16,9 +16,14 @@ from gan.evaluator import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.sampling import GeneratorModel
 
 
-@functools.lru_cache(maxsize=4)
 def reference(n: int = 10000, classifier_path: str = str(DEFAULT_WEIGHTS), data_dir: str | None = None) -> dict:
-    """Features of the MNIST test set (the reference) and the real-data floor values."""
+    """Features of the MNIST test set (the reference) and the real-data floor values,
+    computed once per process (~10 s on a CPU) whichever way the arguments are spelled."""
+    return _reference(int(n), str(classifier_path), None if data_dir is None else str(data_dir))
+
+
+@functools.lru_cache(maxsize=4)
+def _reference(n: int, classifier_path: str, data_dir: str | None) -> dict:
     clf = load_classifier(classifier_path)
     test = load_mnist("test", data_dir)
     train = load_mnist("train", data_dir)

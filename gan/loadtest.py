@@ -73,6 +73,16 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def wait_until_idle(pid: int, timeout: float = 120, busy: float = 0.05) -> None:
+    """Wait until the process uses under ``busy`` of a core over a second (start-up work done)."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        c0 = _cpu_seconds(pid)
+        time.sleep(1)
+        if _cpu_seconds(pid) - c0 < busy:
+            return
+
+
 def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
@@ -261,10 +271,11 @@ def _cmd(args) -> None:
     print("memory (s, MB):", " ".join(f"{t:.0f}:{m:.0f}" for t, m in r["memory_curve"]))
 
 
-def ui_overhead(preset: str = "cgan", steps: int = 600, log=print) -> dict:
+def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=print) -> dict:
     """Wall time of one training run through the app's streaming /train endpoint (Gradio
     server, 0.4 s updates, live grid and plots, quick-quality checks) against the same run by
-    the engine alone, in the same process settings. Ratio - 1 = what the UI adds."""
+    the engine alone. Runs alternate (engine, app, engine, app, ...) and medians are compared,
+    because a shared 2-core machine drifts by 10-20 % from minute to minute."""
     from gradio_client import Client
     from gradio_client.utils import Status
 
@@ -274,29 +285,31 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, log=print) -> dict:
     r = app_recipe(preset)
     args = [preset, "steps", steps, r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing,
             list(r.digits or []), r.ema, 0, "scratch"]
-    cfg = app_recipe(preset)
-    cfg.steps, cfg.log_every, cfg.sample_every, cfg.device = steps, 10, 50, "cpu"
     data = load_mnist("train")
-    t0 = time.perf_counter()
-    train(cfg, data=data)
-    engine = time.perf_counter() - t0
-    log(f"engine alone: {steps} steps in {engine:.1f} s")
     proc, url = start_server({})
+    engine, app = [], []
     try:
+        wait_until_idle(proc.pid)                           # the app warms up in the background first
         client = Client(url, verbose=False, download_files=False, ssl_verify=False)
         client.predict(*args[:2], 2, *args[3:], api_name="/train")        # loads MNIST once, as the first visitor does
-        job = client.submit(*args, api_name="/train")
-        t_start = None
-        while not job.done():
-            if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
-                t_start = time.perf_counter()
-            time.sleep(0.01)
-        app = time.perf_counter() - (t_start or time.perf_counter())
-        status = job.outputs()[-1][0]
+        for _ in range(repeats):
+            cfg = app_recipe(preset)
+            cfg.steps, cfg.log_every, cfg.sample_every, cfg.device = steps, 10, 50, "cpu"
+            t0 = time.perf_counter()
+            train(cfg, data=data)
+            engine.append(time.perf_counter() - t0)
+            job = client.submit(*args, api_name="/train")
+            t_start = None
+            while not job.done():
+                if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
+                    t_start = time.perf_counter()
+                time.sleep(0.01)
+            app.append(time.perf_counter() - (t_start or time.perf_counter()))
+            log(f"engine alone {engine[-1]:.1f} s, through the app {app[-1]:.1f} s ({steps} steps)")
         client.close()
     finally:
         proc.terminate()
         proc.wait(10)
-    log(f"through the app: {app:.1f} s ({status.splitlines()[0][:80]})")
-    return {"what": "ui overhead", "preset": preset, "steps": steps, "engine_s": round(engine, 2),
-            "app_s": round(app, 2), "ui_adds_percent": round(100 * (app / engine - 1), 1)}
+    e, a = statistics.median(engine), statistics.median(app)
+    return {"what": "ui overhead", "preset": preset, "steps": steps, "repeats": repeats, "engine_s": round(e, 2),
+            "app_s": round(a, 2), "ui_adds_percent": round(100 * (a / e - 1), 1)}

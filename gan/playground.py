@@ -238,6 +238,19 @@ def export_run(run: Run, folder: Path) -> Path:
     return path
 
 
+def warm_up(model_library: "ModelLibrary | None" = None) -> None:
+    """What the first visitor would otherwise wait for: the evaluator's reference features
+    (~10 s on a CPU, needed by the first quality check) and the default model with its slider
+    directions. Best effort: without MNIST the check reports its own error later."""
+    try:
+        if model_library is not None:
+            model_library.get(DEFAULT_MODEL)[1].pca_directions
+        from gan.evaluate import reference
+        reference()
+    except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
+        pass
+
+
 def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict:
     """Small-sample FID ratio and class histogram (the mode-collapse meter)."""
     from gan.evaluate import score_images
