@@ -28,7 +28,10 @@ TMP = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-pl
 TMP.mkdir(parents=True, exist_ok=True)
 # Digit images travel at their true size as PNG (cheap to encode) and are enlarged by the
 # browser without smoothing.
-CSS = "#samples-grid img, #live-grid img, #interp-strip img, #probe-seen img { image-rendering: pixelated; }"
+CSS = """
+#samples-grid img, #live-grid img, #interp-strip img, #probe-seen img {
+    image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }
+"""
 RUN_PREFIX = "my "
 UPLOAD_PREFIX = "upload: "
 
