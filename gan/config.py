@@ -78,7 +78,18 @@ class TrainConfig:
             if not math.isfinite(v) or not lo <= v <= hi:
                 raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
 
+        if not isinstance(self.preset, str):
+            raise ValueError(f"preset must be a name, got {self.preset!r}")
         get_preset(self.preset)
+        for name, kinds in (("model", dict), ("betas", (list, tuple)), ("digits", (list, tuple, type(None))),
+                            ("device", str), ("out_dir", (str, type(None)))):
+            if not isinstance(getattr(self, name), kinds):
+                raise ValueError(f"{name} has the wrong type: {getattr(self, name)!r}")
+        for name in ("amp", "compile"):
+            if getattr(self, name) not in (None, True, False):
+                raise ValueError(f"{name} must be true, false or unset, got {getattr(self, name)!r}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"channels_last must be true or false, got {self.channels_last!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.optimizer not in ("adam", "rmsprop"):

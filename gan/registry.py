@@ -54,6 +54,8 @@ def register(preset: Preset) -> Preset:
 
 def get_preset(name: str) -> Preset:
     _load_builtin()
+    if not isinstance(name, str):
+        raise ValueError(f"a preset is named by a string, got {name!r}")
     try:
         return _PRESETS[name]
     except KeyError:
