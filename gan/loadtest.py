@@ -132,20 +132,26 @@ def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, 
         client.close()
 
 
+def submit_and_wait(client, args: list, poll: float):
+    """Submit a /train job and wait for its end; returns (job, when it left the queue or None)."""
+    from gradio_client.utils import Status
+    job = client.submit(*args, api_name="/train")
+    t_start = None
+    while not job.done():
+        if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
+            t_start = time.perf_counter()
+        time.sleep(poll)
+    return job, t_start
+
+
 def _trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float) -> None:
     from gradio_client import Client
-    from gradio_client.utils import Status
     client = Client(url, verbose=False)
     args = ["dcgan", "seconds", run_seconds, "non-saturating", "adam", 2e-4, 2e-4, 1, 64, 0.0, [], 0.0, seed, "scratch"]
     try:
         while not stop.is_set() and tally.count(max_requests):
             t_submit = time.perf_counter()
-            job = client.submit(*args, api_name="/train")
-            t_start = None
-            while not job.done():
-                if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
-                    t_start = time.perf_counter()
-                time.sleep(0.05)
+            job, t_start = submit_and_wait(client, args, poll=0.05)
             try:
                 status = job.outputs()[-1][0] if job.outputs() else ""
                 job.result()
@@ -180,7 +186,7 @@ def _max_overlap(runs: list[dict]) -> int:
 
 
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
-             slots: int | None = None, run_seconds: float = 15, think: float = 1.0, log=print) -> dict:
+             slots: int | None = None, run_seconds: float = 15, think: float = 1.0) -> dict:
     env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
     if slots is not None:
         env["GAN_MAX_CONCURRENT_RUNS"] = str(slots)
@@ -277,7 +283,6 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
     the engine alone. Runs alternate (engine, app, engine, app, ...) and medians are compared,
     because a shared 2-core machine drifts by 10-20 % from minute to minute."""
     from gradio_client import Client
-    from gradio_client.utils import Status
 
     from gan.data import load_mnist
     from gan.loop import train
@@ -298,12 +303,7 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
             t0 = time.perf_counter()
             train(cfg, data=data)
             engine.append(time.perf_counter() - t0)
-            job = client.submit(*args, api_name="/train")
-            t_start = None
-            while not job.done():
-                if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
-                    t_start = time.perf_counter()
-                time.sleep(0.01)
+            _, t_start = submit_and_wait(client, args, poll=0.01)
             app.append(time.perf_counter() - (t_start or time.perf_counter()))
             log(f"engine alone {engine[-1]:.1f} s, through the app {app[-1]:.1f} s ({steps} steps)")
         client.close()

@@ -7,7 +7,7 @@ from gan.loadtest import run_load
 
 @pytest.mark.slow
 def test_short_load_has_no_errors_and_respects_the_training_limit():
-    r = run_load(explorers=4, trainers=2, seconds=20, max_requests=2000, slots=1, run_seconds=4, log=lambda *a: None)
+    r = run_load(explorers=4, trainers=2, seconds=20, max_requests=2000, slots=1, run_seconds=4)
     assert r["errors"] == 0, r["error_samples"]
     assert r["server_alive"]
     assert r["render_requests"] >= 20                      # explorers were served while runs trained
