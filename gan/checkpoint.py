@@ -47,6 +47,14 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
     atomic_write_bytes(path, save(tensors, metadata={"json": json.dumps(meta)}))
 
 
+def save_generator(path: str | Path, state_dict: dict[str, torch.Tensor], preset: str, model_args: dict,
+                   train_config: dict, step: int, **extra: Any) -> None:
+    """A generator-only file (weights/, downloads): ``G.*`` tensors + what rebuilds the model."""
+    meta = {"format": GENERATOR_FORMAT, "preset": preset, "model_args": model_args, "train_config": train_config,
+            "step": step} | extra
+    save_tensors(path, prefixed("G", state_dict), meta)
+
+
 def read_tensors(path: str | Path, max_bytes: int | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Load tensors + metadata, refusing anything that is not a well-formed safetensors file."""
     path = Path(path)

@@ -35,7 +35,7 @@ DEFAULT_MODEL = "cgan"
 DEFAULT_TRAIN_PRESET = "cgan"
 
 # On a CPU the app trains half-width conv nets, and its default (cgan) with a faster recipe:
-# 60 s on 2 cores reach ~50x the FID floor with all ten digits (README, Performance).
+# 60 s on 2 cores reach ~18x the FID floor with all ten digits (README, Performance).
 CPU_MODEL = {"dcgan": {"ngf": 32, "ndf": 32}, "cgan": {"ngf": 32, "ndf": 32}, "wgan-gp": {"ngf": 32, "ndf": 32}}
 CPU_RECIPE = {"cgan": {"lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.0, "batch_size": 128}}
 
@@ -228,13 +228,12 @@ class SessionStore:
 
 def export_run(run: Run, folder: Path) -> Path:
     """The run's generator as a downloadable safetensors file (written once per run)."""
-    from gan.checkpoint import GENERATOR_FORMAT, prefixed, save_tensors
+    from gan.checkpoint import save_generator
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name)
     path = Path(folder) / f"{safe}-{id(run)}.safetensors"
     if not path.exists():
-        save_tensors(path, prefixed("G", run.model.G.state_dict()),
-                     {"format": GENERATOR_FORMAT, "preset": run.model.preset, "model_args": run.model.mcfg.to_dict(),
-                      "step": run.step, "train_config": run.cfg.to_dict()})
+        save_generator(path, run.model.G.state_dict(), run.model.preset, run.model.mcfg.to_dict(), run.cfg.to_dict(),
+                       run.step)
     return path
 
 

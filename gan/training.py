@@ -319,7 +319,6 @@ class Trainer:
         sd = self.sampler.state_dict()
         if half:
             sd = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
-        meta = {"format": ckpt.GENERATOR_FORMAT, "preset": self.cfg.preset, "model_args": self.mcfg.to_dict(),
-                "train_config": self.cfg.to_dict(), "step": self.step, "ema": self.G_ema is not None} | (extra or {})
-        ckpt.save_tensors(path, ckpt.prefixed("G", sd), meta)
+        ckpt.save_generator(path, sd, self.cfg.preset, self.mcfg.to_dict(), self.cfg.to_dict(), self.step,
+                            ema=self.G_ema is not None, **(extra or {}))
 
