@@ -10,6 +10,7 @@ ui        what the streamed app adds to a training run (vs the engine alone)
 """
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import tempfile
@@ -112,12 +113,17 @@ def print_table(rows: list[dict], keys: list[str]) -> None:
         print(" | ".join(f"{(f'{r[k]:,.1f}' if isinstance(r.get(k), float) else str(r.get(k, ''))):>14s}" for k in keys))
 
 
+def _engine(args) -> dict:
+    return bench_engine(args.preset, args.device, args.batch, args.seconds,
+                        compile=False if args.no_compile else None, amp=args.amp)
+
+
 def run_train(args) -> list[dict]:
-    return [bench_engine(args.preset, args.device, args.batch, args.seconds, compile=False if args.no_compile else None)]
+    return [_engine(args)]
 
 
 def run_baseline(args) -> list[dict]:
-    eng = bench_engine(args.preset, args.device, args.batch, args.seconds, compile=False if args.no_compile else None)
+    eng = _engine(args)
     base = bench_baseline(args.preset, args.device, args.batch, args.seconds, workers=args.workers)
     eng["speedup"] = base["speedup"] = eng["images_per_sec"] / base["images_per_sec"]
     return [eng, base]
@@ -133,6 +139,8 @@ def add_bench_parser(sub) -> None:
         p.add_argument("--batch", type=int)
         p.add_argument("--seconds", type=float, default=5.0)
         p.add_argument("--no-compile", action="store_true")
+        p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                       help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", action="store_true")
         p.set_defaults(fn=lambda a, fn=fn: _emit(a, fn(a)))

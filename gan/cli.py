@@ -52,6 +52,8 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int)
     g.add_argument("--device", default="auto")
     g.add_argument("--no-compile", action="store_true")
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
     g.add_argument("--model", type=json.loads, default=None, help='architecture overrides as JSON, e.g. \'{"ngf": 32}\'')
 
 
@@ -64,7 +66,7 @@ def config_from_args(args):
         model["z_dist"] = args.z_dist
     overrides = {k: getattr(args, k) for k in ("loss", "label_smoothing", "d_steps", "d_pretrain_steps", "gp_weight",
                                                "optimizer", "lr_g", "lr_d", "betas", "clip_grad", "batch_size", "ema",
-                                               "digits", "seed", "device")}
+                                               "digits", "seed", "device", "amp")}
     if model:
         overrides["model"] = model
     if getattr(args, "no_compile", False):

@@ -36,7 +36,7 @@ class TrainConfig:
     epochs: float | None = None        # ... or passes over the data ...
     seconds: float | None = None       # ... or wall-clock seconds; the first reached ends the run
     device: str = "auto"               # auto | cpu | cuda | cuda:N
-    amp: bool | None = None            # bf16 autocast; None = on for cuda
+    amp: bool | None = None            # bf16 autocast; None = on for cuda and CPUs with native bf16
     compile: bool | None = None        # torch.compile G and D; None = on for cuda when it applies
     channels_last: bool = False        # NHWC activations (cuda); off by default: inductor mis-strides
                                        # ConvTranspose2d on 1x1 inputs with it (torch 2.11)

@@ -1,4 +1,4 @@
-"""The optimized step (torch.compile, as on CUDA) computes what the plain eager step computes."""
+"""The optimized step (torch.compile as on CUDA, bf16 autocast) computes what the plain eager fp32 step computes."""
 import pytest
 import torch
 
@@ -19,3 +19,29 @@ def test_compiled_step_matches_eager_losses(fake_digits):
             losses.append((s["d_loss"], s["g_loss"]))
         stats[compiled] = torch.tensor(losses)
     assert torch.allclose(stats[False], stats[True], rtol=1e-3, atol=1e-4), stats
+
+
+def _losses(cfg, data, steps=3):
+    t = Trainer(cfg, data)
+    out = []
+    for _ in range(steps):
+        t.train_step()
+        s = t.read_stats()
+        out.append((s["d_loss"], s["g_loss"]))
+    return t, torch.tensor(out)
+
+
+def test_bf16_autocast_step_matches_fp32_losses(fake_digits):
+    _, fp32 = _losses(tiny_config("cgan", seed=3, amp=False), fake_digits)
+    t, bf16 = _losses(tiny_config("cgan", seed=3, amp=True), fake_digits)
+    assert t.amp and all(p.dtype == torch.float32 for p in t.G.parameters())   # fp32 master weights
+    assert not torch.equal(fp32, bf16)                                       # it did run in bf16
+    assert torch.allclose(fp32, bf16, rtol=3e-2, atol=3e-3), (fp32, bf16)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_amp_default_follows_the_cpu(fake_digits, monkeypatch, native):
+    import gan.training
+    monkeypatch.setattr(gan.training, "cpu_has_native_bf16", lambda: native)
+    assert Trainer(tiny_config("dcgan"), fake_digits).amp is native
+    assert Trainer(tiny_config("dcgan", amp=not native), fake_digits).amp is (not native)
