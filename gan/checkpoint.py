@@ -64,8 +64,10 @@ def read_tensors(path: str | Path, max_bytes: int | None = None) -> tuple[dict[s
     if max_bytes is not None and size > max_bytes:
         raise ValueError(f"{path.name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
     with open(path, "rb") as f:
-        head = f.read(16)
-    if head[:2] == b"\x80\x02" or head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+    # safetensors: u64 header length, then the JSON header's "{". Checked first: a header
+    # length of 128 + 256k also starts with the byte 0x80 that opens a pickle.
+    if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise ValueError(f"{path.name}: this is a pickle / torch.save file; only .safetensors weights are accepted")
     try:
         from safetensors import safe_open

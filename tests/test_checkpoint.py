@@ -1,0 +1,33 @@
+"""Reading weight files: well-formed safetensors load, pickles and zips are refused unread."""
+import pickle
+import zipfile
+
+import pytest
+import torch
+
+from gan.checkpoint import read_tensors, save_tensors
+
+
+def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path):
+    """1 in 256 valid files have a header length whose low byte is 0x80, the pickle opcode."""
+    path = tmp_path / "w.safetensors"
+    for pad in range(0, 512, 8):
+        save_tensors(path, {"w": torch.ones(2)}, {"note": "x" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        pytest.fail("no padding gave a header length of 128 mod 256")
+    tensors, meta = read_tensors(path)
+    assert torch.equal(tensors["w"], torch.ones(2)) and meta["note"].startswith("x")
+
+
+@pytest.mark.parametrize("kind", ["pickle", "zip"])
+def test_pickles_and_torch_save_zips_are_refused(tmp_path, kind):
+    path = tmp_path / "evil.safetensors"
+    if kind == "pickle":
+        path.write_bytes(pickle.dumps({"w": [1.0]}, protocol=2))
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("archive/data.pkl", pickle.dumps({"w": [1.0]}))
+    with pytest.raises(ValueError, match="pickle / torch.save"):
+        read_tensors(path)
