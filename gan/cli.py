@@ -108,6 +108,8 @@ def cmd_train(args) -> None:
             bar.total = p.total_steps
         bar.n = p.step
         s = p.stats
+        if not s:                      # nothing trained in this report (a resumed run that was already done)
+            return
         bar.set_postfix_str(f"D {s['d_loss']:.3f} G {(s['g_loss'] if s['g_loss'] is not None else float('nan')):.3f} "
                             f"D(x) {s['d_real']:.2f} D(G(z)) {s['d_fake']:.2f} {p.images_per_sec:,.0f} img/s")
         bar.refresh()

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gan.cli import main
@@ -44,6 +45,16 @@ def test_resume_continues_from_the_checkpoint(trained, mnist_dir, tmp_path):
     assert run("train", "--preset", "dcgan", "--steps", "35", "--out", str(tmp_path), "--data", str(mnist_dir),
                "--resume", str(trained / "checkpoint.safetensors"), "--quiet") == 0
     assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 35
+
+
+def test_resuming_a_finished_run_exports_it_without_training(trained, mnist_dir, tmp_path):
+    """A run killed at a checkpoint can be exported later: same --steps, nothing left to train."""
+    from gan.checkpoint import read_tensors
+    assert run("train", "--preset", "dcgan", "--steps", "30", "--out", str(tmp_path), "--data", str(mnist_dir),
+               "--resume", str(trained / "checkpoint.safetensors"), "--export", str(tmp_path / "g.safetensors")) == 0
+    assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 30
+    exported, resumed = read_tensors(trained / "generator.safetensors")[0], read_tensors(tmp_path / "generator.safetensors")[0]
+    assert exported.keys() == resumed.keys() and all(torch.equal(exported[k], resumed[k]) for k in exported)
 
 
 def test_sample_npy_and_png(trained, tmp_path):
