@@ -10,7 +10,6 @@ ui        what the streamed app adds to a training run (vs the engine alone)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -132,6 +131,7 @@ def run_baseline(args) -> list[dict]:
 def add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="benchmarks (print a table, or --json)")
     bs = b.add_subparsers(dest="bench", required=True)
+    from gan.cli import add_amp_option
     for name, fn in (("train", run_train), ("baseline", run_baseline)):
         p = bs.add_parser(name)
         p.add_argument("--preset", default="dcgan")
@@ -139,8 +139,7 @@ def add_bench_parser(sub) -> None:
         p.add_argument("--batch", type=int)
         p.add_argument("--seconds", type=float, default=5.0)
         p.add_argument("--no-compile", action="store_true")
-        p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                       help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
+        add_amp_option(p)
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", action="store_true")
         p.set_defaults(fn=lambda a, fn=fn: _emit(a, fn(a)))

@@ -52,9 +52,13 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int)
     g.add_argument("--device", default="auto")
     g.add_argument("--no-compile", action="store_true")
-    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
-                   help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
+    add_amp_option(g)
     g.add_argument("--model", type=json.loads, default=None, help='architecture overrides as JSON, e.g. \'{"ngf": 32}\'')
+
+
+def add_amp_option(p) -> None:
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
 
 
 def config_from_args(args):
