@@ -23,7 +23,8 @@ LIMITS = pg.Limits.from_env()
 LIBRARY = pg.ModelLibrary()
 SESSIONS = pg.SessionStore(LIMITS)
 FOREGROUND = Foreground()               # on a CPU, training yields to slider renders between steps
-threading.Thread(target=pg.warm_up, args=(LIBRARY,), name="warm-up", daemon=True).start()
+WARM_UP = threading.Thread(target=pg.warm_up, args=(LIBRARY,), name="warm-up", daemon=True)
+WARM_UP.start()
 TMP = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground"
 TMP.mkdir(parents=True, exist_ok=True)
 # Digit images travel at their true size as PNG (cheap to encode) and are enlarged by the

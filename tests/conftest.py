@@ -96,6 +96,7 @@ def server(tmp_path_factory):
     os.environ["GAN_MAX_CONCURRENT_RUNS"] = "2"
     os.environ["GAN_MAX_UPLOAD_MB"] = "1"
     import app
+    app.WARM_UP.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                                 css=app.CSS)
     yield app, url
