@@ -176,8 +176,12 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def _max_overlap(runs: list[dict]) -> int:
-    edges = sorted([(r["start"], 1) for r in runs] + [(r["end"] - 0.3, -1) for r in runs])  # 0.3 s: stream tail
+def _max_overlap(runs: list[dict], tail_s: float = 1.0) -> int:
+    """Most runs training at once, from the clients' view. A client sees its run end late (the
+    stream's tail, its 50 ms poll, thread scheduling on a loaded 2-core machine: 0.3 s was once
+    not enough), so each end counts ``tail_s`` early; runs that really share the slot overlap
+    by whole seconds."""
+    edges = sorted([(r["start"], 1) for r in runs] + [(r["end"] - tail_s, -1) for r in runs])
     best = cur = 0
     for _, d in edges:
         cur += d
