@@ -19,7 +19,7 @@ import torch.nn as nn
 from gan import checkpoint as ckpt
 from gan.config import TrainConfig
 from gan.data import Digits
-from gan.losses import D_LOSSES, G_LOSSES, d_probability, gradient_penalty
+from gan.losses import get_loss
 from gan.pixels import from_pixels, to_pixels
 from gan.sampling import cpu_has_native_bf16, fixed_grid_inputs, make_grid, sample_latents
 
@@ -67,10 +67,6 @@ class TrainResult:
     history: list[Progress] = field(default_factory=list)
 
 
-class Diverged(RuntimeError):
-    pass
-
-
 class Trainer:
     """All state of one GAN run. ``d_step``/``g_step`` are single optimisation steps."""
 
@@ -78,6 +74,7 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.mcfg = cfg.model_config()
+        self.loss = get_loss(cfg.loss)
         self.device = resolve_device(cfg.device)
         cuda = self.device.type == "cuda"
         # bf16 autocast: on CUDA, and on CPUs with native bf16 (~1.4x more images/s for the
@@ -93,7 +90,8 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         G, D = self.mcfg.build()
-        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        self.channels_last = cfg.channels_last if cfg.channels_last is not None else not cuda
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.G: nn.Module = G.to(self.device, memory_format=fmt)
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
@@ -110,7 +108,8 @@ class Trainer:
         self.conditional = self.mcfg.num_classes > 0
         z, y = fixed_grid_inputs(self.mcfg, seed=cfg.seed, n=100)
         self.fixed_z, self.fixed_y = z.to(self.device), (y.to(self.device) if y is not None else None)
-        use_compile = cfg.compile if cfg.compile is not None else (cuda and cfg.loss != "wgan-gp")
+        # a penalty's double backward does not go through torch.compile
+        use_compile = cfg.compile if cfg.compile is not None else (cuda and self.loss.penalty is None)
         self.G_fwd = torch.compile(self.G) if use_compile else self.G
         self.D_fwd = torch.compile(self.D) if use_compile else self.D
 
@@ -143,7 +142,7 @@ class Trainer:
         idx = self.perm[self.epoch_pos:self.epoch_pos + b]
         self.epoch_pos += b
         x = from_pixels(self.data.images[idx], self.mcfg.output)
-        if self.cfg.channels_last:
+        if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, self.data.labels[idx]
 
@@ -172,9 +171,9 @@ class Trainer:
         with self._autocast():
             out_real = self.D_fwd(real, y)
             out_fake = self.D_fwd(fake.detach(), y)
-            loss = D_LOSSES[cfg.loss](out_real, out_fake, 1.0 - cfg.label_smoothing)
-            if cfg.loss == "wgan-gp" and cfg.gp_weight > 0:
-                loss = loss + cfg.gp_weight * gradient_penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
+            loss = self.loss.d_loss(out_real, out_fake, 1.0 - cfg.label_smoothing)
+            if self.loss.penalty is not None and cfg.gp_weight > 0:
+                loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self._clip(self.D)
@@ -183,8 +182,8 @@ class Trainer:
         self.d_step_count += 1
         with torch.no_grad():
             self._acc[[0, 2, 3, 4]] += torch.stack([
-                loss.detach().float(), d_probability(out_real.detach(), cfg.loss).mean(),
-                d_probability(out_fake.detach(), cfg.loss).mean(), gn.to(self._acc.device)])
+                loss.detach().float(), self.loss.to_probability(out_real.detach().float()).mean(),
+                self.loss.to_probability(out_fake.detach().float()).mean(), gn.to(self._acc.device)])
             self._acc_n[0] += 1
         return (fake, y) if keep_fake else None
 
@@ -198,7 +197,7 @@ class Trainer:
                 fake = self.G_fwd(self.sample_z(n), y)
         with self._autocast():
             out_fake = self.D_fwd(fake, y)
-            loss = G_LOSSES[cfg.loss](out_fake)
+            loss = self.loss.g_loss(out_fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self._clip(self.G)
