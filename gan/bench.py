@@ -71,7 +71,7 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
                    workers: int = 2, data_dir=None) -> dict:
     """The conventional tutorial loop, same networks / loss / optimizer / batch, eager fp32."""
     from torchvision import datasets, transforms
-    from gan.losses import D_LOSSES, G_LOSSES
+    from gan.losses import get_loss
     from gan.training import resolve_device
     cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch)
     dev = resolve_device(device)
@@ -91,9 +91,9 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
             yy = y if mcfg.num_classes else None
             z = torch.randn(x.shape[0], mcfg.z_dim, device=dev)
             fake = G(z, yy)
-            d_loss = D_LOSSES[cfg.loss](D(x, yy), D(fake.detach(), yy))
+            d_loss = get_loss(cfg.loss).d_loss(D(x, yy), D(fake.detach(), yy))
             opt_d.zero_grad(); d_loss.backward(); opt_d.step()
-            g_loss = G_LOSSES[cfg.loss](D(fake, yy))
+            g_loss = get_loss(cfg.loss).g_loss(D(fake, yy))
             opt_g.zero_grad(); g_loss.backward(); opt_g.step()
             log.append((d_loss.item(), g_loss.item()))        # what tutorials print every step
             if t0 is None and len(log) == 20:

@@ -1,14 +1,17 @@
 """GAN losses as small pure functions of the discriminator's logits.
 
 Each ``d_loss`` takes logits on real and fake batches; each ``g_loss`` the logits on fakes.
-``real_target`` implements one-sided label smoothing (1 - smoothing).
+``real_target`` implements one-sided label smoothing (1 - smoothing). A ``Loss`` record
+bundles one objective's pieces and is registered by name (``LOSSES``), like the presets;
+the engine asks the record, never the name.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
-
-LOSSES = ("minimax", "non-saturating", "lsgan", "hinge", "wgan-gp")
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -65,16 +68,52 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None
     return ((grad.flatten(1).float().norm(2, dim=1) - 1.0) ** 2).mean()
 
 
-D_LOSSES = {"minimax": bce_d_loss, "non-saturating": bce_d_loss, "lsgan": lsgan_d_loss,
-            "hinge": hinge_d_loss, "wgan-gp": wasserstein_d_loss}
-G_LOSSES = {"minimax": minimax_g_loss, "non-saturating": non_saturating_g_loss, "lsgan": lsgan_g_loss,
-            "hinge": hinge_g_loss, "wgan-gp": wasserstein_g_loss}
+@dataclass(frozen=True)
+class Loss:
+    """One GAN objective: D's loss, G's loss, an optional penalty on D (weighted by the run's
+    ``gp_weight``) and how to read D's output as a [0, 1] "realness" for the charts."""
+
+    name: str
+    d_loss: Callable[..., torch.Tensor]          # (real_logits, fake_logits, real_target) -> scalar
+    g_loss: Callable[[torch.Tensor], torch.Tensor]  # fake_logits -> scalar
+    penalty: Callable[..., torch.Tensor] | None = None  # (critic, real, fake, labels, generator) -> scalar
+    to_probability: Callable[[torch.Tensor], torch.Tensor] = torch.sigmoid
+    description: str = ""
+
+
+LOSSES: dict[str, Loss] = {}
+
+
+def register_loss(loss: Loss) -> Loss:
+    if loss.name in LOSSES:
+        raise ValueError(f"loss {loss.name!r} is registered twice")
+    LOSSES[loss.name] = loss
+    return loss
+
+
+def get_loss(name: str) -> Loss:
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {name!r}") from None
+
+
+def _clamp01(logits: torch.Tensor) -> torch.Tensor:
+    return logits.clamp(0, 1)
+
+
+register_loss(Loss("minimax", bce_d_loss, minimax_g_loss,
+                   description="Goodfellow's original game; G's gradient vanishes when D wins"))
+register_loss(Loss("non-saturating", bce_d_loss, non_saturating_g_loss,
+                   description="G maximises log D(G(z)): strong gradients early on"))
+register_loss(Loss("lsgan", lsgan_d_loss, lsgan_g_loss, to_probability=_clamp01,
+                   description="least squares (Mao et al. 2017)"))
+register_loss(Loss("hinge", hinge_d_loss, hinge_g_loss, description="hinge (Miyato et al. 2018)"))
+register_loss(Loss("wgan-gp", wasserstein_d_loss, wasserstein_g_loss, penalty=gradient_penalty,
+                   description="Wasserstein critic with gradient penalty (Gulrajani et al. 2017)"))
 
 
 def d_probability(logits: torch.Tensor, loss: str) -> torch.Tensor:
     """A [0, 1] reading of D's output for plots: sigmoid for the probabilistic losses,
-    identity for LSGAN, and a squashed score for hinge / Wasserstein critics."""
-    logits = logits.float()
-    if loss == "lsgan":
-        return logits.clamp(0, 1)
-    return torch.sigmoid(logits)
+    clamped for LSGAN, and a squashed score for hinge / Wasserstein critics."""
+    return get_loss(loss).to_probability(logits.float())

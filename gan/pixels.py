@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import torch
 
-RANGES = ("tanh", "sigmoid")   # tanh: [-1, 1]; sigmoid: [0, 1]
-
-
 def from_pixels(images_u8: torch.Tensor, output: str, dtype=torch.float32) -> torch.Tensor:
     """uint8 (N, 28, 28) -> float (N, 1, 28, 28) in G's output range."""
     x = images_u8.to(dtype).unsqueeze(1) / 255.0

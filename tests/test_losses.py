@@ -47,11 +47,38 @@ def test_gradient_penalty_of_a_linear_critic():
 def test_every_loss_has_both_halves_and_gives_gradients(name):
     real = torch.randn(5, requires_grad=True)
     fake = (torch.rand(5) * 0.8 + 0.1).requires_grad_(True)   # scores where every game disagrees
-    d = losses.D_LOSSES[name](real, fake)
-    g = losses.G_LOSSES[name](fake)
+    d = losses.LOSSES[name].d_loss(real, fake)
+    g = losses.LOSSES[name].g_loss(fake)
     d_real, d_fake = torch.autograd.grad(d, (real, fake))
     (g_fake,) = torch.autograd.grad(g, fake)
     assert torch.isfinite(d) and torch.isfinite(g)
     assert d_real.abs().sum() > 0 and d_fake.abs().sum() > 0 and g_fake.abs().sum() > 0
     # D pushes fake scores down, G pushes them up
     assert (d_fake * g_fake).sum() < 0
+
+
+def test_the_engine_reads_the_loss_record_not_its_name(fake_digits):
+    """A newly registered loss with a penalty trains without any engine edit, and the penalty
+    is applied (its calls are counted)."""
+    from gan.config import TrainConfig
+    from gan.training import Trainer
+    from tests.conftest import TINY
+    calls = []
+
+    def counting_penalty(critic, real, fake, labels=None, generator=None):
+        calls.append(real.shape[0])
+        return losses.gradient_penalty(critic, real, fake, labels, generator)
+
+    rec = losses.register_loss(losses.Loss("test-hinge-gp", losses.hinge_d_loss, losses.hinge_g_loss,
+                                           penalty=counting_penalty))
+    try:
+        cfg = TrainConfig.for_preset("dcgan", loss=rec.name, steps=2, batch_size=16, device="cpu",
+                                     model=TINY["dcgan"], amp=False)
+        t = Trainer(cfg, fake_digits)
+        t.train_step()
+        assert calls == [16]
+        assert t.read_stats()["d_loss"] is not None
+    finally:
+        del losses.LOSSES[rec.name]
+    with pytest.raises(ValueError, match="loss must be one of"):
+        losses.get_loss(rec.name)
