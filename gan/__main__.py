@@ -1,5 +1,5 @@
 import sys
 
-from gan.cli import main
+from gan.commands import main
 
 sys.exit(main())

@@ -42,7 +42,8 @@ class TrainConfig:
                                        # 3x faster for cs231n, neutral elsewhere), off for cuda (inductor
                                        # mis-strides ConvTranspose2d on 1x1 inputs with it, torch 2.11)
     log_every: int = 50                # steps between progress reports
-    sample_every: int = 500            # steps between fixed-noise sample grids
+    sample_every: int = 500            # steps between fixed-noise sample grids (also at step 0 and 1, 2, 5, 10, 20, ...)
+    sample_seconds: float = 0.0        # also a grid once this many seconds passed since the last (live views); 0 = off
     checkpoint_every: int = 0          # steps between checkpoints (needs out_dir); 0 = only at the end
     out_dir: str | None = None         # where checkpoints and samples go
 
@@ -105,6 +106,7 @@ class TrainConfig:
         num("log_every", 1, 10**9, integer=True)
         num("sample_every", 1, 10**9, integer=True)
         num("checkpoint_every", 0, 10**9, integer=True)
+        num("sample_seconds", 0.0, 10**6)
         if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         if self.digits is not None:

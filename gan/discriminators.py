@@ -51,25 +51,3 @@ def export_discriminator(trainer: Trainer, path: str | Path, fitted_against: str
 def load_discriminator(path: str | Path, max_bytes: int | None = None) -> tuple[nn.Module, dict]:
     D, _, meta = load_network(path, "D", max_bytes)
     return D.float(), meta
-
-
-def add_fit_d_parser(sub) -> None:
-    p = sub.add_parser("fit-d", help="fit a discriminator to a shipped generator (for the app's probe)")
-    p.add_argument("--weights", required=True, help="a generator file, e.g. weights/dcgan.safetensors")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--out", help="default: weights/discriminators/<name>.safetensors")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--data")
-    p.set_defaults(fn=_cmd)
-
-
-def _cmd(args) -> None:
-    from gan.data import load_mnist
-    if not 1 <= args.steps <= 10**6:
-        raise ValueError(f"--steps must be in [1, 1000000], got {args.steps}")
-    weights = Path(args.weights)
-    out = Path(args.out) if args.out else weights.parent / "discriminators" / weights.name
-    torch.manual_seed(0)
-    trainer = fit_discriminator(weights, args.steps, load_mnist("train", args.data), args.device, log=print)
-    export_discriminator(trainer, out, weights.name)
-    print(f"wrote {out}")

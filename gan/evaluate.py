@@ -12,7 +12,7 @@ import torch
 
 from gan import metrics
 from gan.data import load_mnist
-from gan.evaluator import DEFAULT_WEIGHTS, embed, load_classifier
+from gan.classifier import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.sampling import GeneratorModel
 
 

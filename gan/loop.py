@@ -3,7 +3,7 @@
 Hooks (all optional):
   progress(Progress)  called every ``log_every`` steps and once at the end;
   abort() -> bool     polled every step; True stops the run promptly, keeping the weights;
-  control             a ``gan.control.RunControl`` (pause, single steps, learning-rate changes).
+  control             a ``gan.app.control.RunControl`` (pause, single steps, learning-rate changes).
 """
 from __future__ import annotations
 
@@ -45,13 +45,21 @@ def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits) -> Trainer:
     return trainer
 
 
-def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
+EARLY_SAMPLES = frozenset((1, 2, 5, 10, 20, 50, 100, 200))   # steps with a grid from the start: first pictures at once
+
+
+def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] | None = None,
           abort: Callable[[], bool] | None = None, data: Digits | None = None,
           resume: str | Path | None = None, trainer: Trainer | None = None, control=None) -> TrainResult:
-    """Train ``cfg`` (or continue ``trainer`` / the checkpoint ``resume``) until its length is reached."""
+    """Train ``cfg`` (or the checkpoint ``resume`` with ``cfg``'s length and I/O settings) until
+    its length is reached; or continue ``trainer``, which carries its own config."""
     if trainer is None:
+        if cfg is None:
+            raise ValueError("train needs a config or a trainer")
         data = data if data is not None else load_mnist("train")
         trainer = resume_trainer(cfg, resume, data) if resume is not None else Trainer(cfg, data)
+    elif cfg is not None and cfg is not trainer.cfg:
+        raise ValueError("pass a config or a trainer, not both: a trainer runs its own config")
     cfg = trainer.cfg
     n_total = total_steps(cfg, len(trainer.data))
     out_dir = Path(cfg.out_dir) if cfg.out_dir else None
@@ -62,8 +70,10 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
     snapshot, snapshot_step = trainer.snapshot(), trainer.step
     last_stats: dict = {}
 
+    last_grid_t = start
+
     def report(status: str = "running", message: str = "", samples: bool = False) -> Progress:
-        nonlocal last_t, last_d, last_stats
+        nonlocal last_t, last_d, last_stats, last_grid_t
         if trainer.device.type == "cuda":
             torch.cuda.synchronize(trainer.device)
         now = time.perf_counter()
@@ -75,6 +85,7 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
                      stats=stats, lr_g=trainer.opt_g.param_groups[0]["lr"], lr_d=trainer.opt_d.param_groups[0]["lr"],
                      samples=trainer.sample_grid() if samples else None, status=status, message=message)
         last_t, last_d, last_stats = now, trainer.d_step_count, stats
+        last_grid_t = now if samples else last_grid_t
         history.append(p)
         if progress is not None:
             progress(p)
@@ -86,6 +97,7 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
         return cfg.seconds is not None and time.perf_counter() - start - paused >= cfg.seconds
 
     status, message, since_log = "finished", "", 0
+    report(samples=True)                           # the starting picture, before any step
     while not finished():
         if (abort is not None and abort()) or (control is not None and control.stopped):
             status, message = "aborted", f"stopped at step {trainer.step}"
@@ -108,10 +120,12 @@ def train(cfg: TrainConfig, progress: Callable[[Progress], None] | None = None,
                            f"{snapshot_step}. Try a smaller batch or model")
                 break
             since_log += 1
-        if since_log < cfg.log_every:
+        early = trainer.step in EARLY_SAMPLES and trainer.step != history[-1].step
+        if since_log < cfg.log_every and not early:
             continue
         since_log = 0
-        p = report(samples=trainer.step % cfg.sample_every < cfg.log_every or len(history) == 0)
+        timed = cfg.sample_seconds > 0 and time.perf_counter() - last_grid_t >= cfg.sample_seconds
+        p = report(samples=early or timed or trainer.step % cfg.sample_every < cfg.log_every)
         if not (all(math.isfinite(v) for v in p.stats.values() if v is not None) and trainer.weights_finite()):
             trainer.restore(snapshot)
             status = "diverged"

@@ -2,7 +2,9 @@
 
 A variant lives in one file under ``gan/presets/``: a ``ModelConfig`` subclass (the
 architecture, saved inside every checkpoint and used to rebuild the networks), the two
-networks, and a ``register(Preset(...))`` call with the recipe the original used.
+networks, and a ``register(Preset(...))`` call with the recipe the original used, the app's
+lighter CPU recipe and a tiny model for tests. Adding a preset = that file + one import line
+in ``gan/presets/__init__.py``; the app, the CLI, the tests and the training plan read the registry.
 """
 from __future__ import annotations
 
@@ -37,9 +39,34 @@ class Preset:
     config_cls: type[ModelConfig]      # architecture dataclass
     recipe: dict[str, Any] = field(default_factory=dict)  # TrainConfig defaults
     reference: str = ""                # where the recipe comes from
+    cpu_recipe: dict[str, Any] = field(default_factory=dict)  # the app's overrides on a CPU ("model": widths...)
+    tiny_model: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides that train in ms (tests, smoke runs)
+    goal: dict[str, float] = field(default_factory=dict)  # what its shipped weights must reach (see goal_shortfalls)
 
     def model_config(self, **overrides: Any) -> ModelConfig:
         return make_model_config(self.config_cls, overrides)
+
+
+GOAL_CHECKS = {    # goal key -> (metrics.json key, reached(value, goal), how a shortfall reads)
+    "fid_ratio": ("fid_ratio", lambda v, g: v <= g, lambda v, g: f"FID {v:.0f}x floor (goal <= {g:g}x)"),
+    "modes": ("modes", lambda v, g: v >= g, lambda v, g: f"{v} of 10 digits"),
+    "classifier_score": ("classifier_score", lambda v, g: v >= g, lambda v, g: f"score {v:.2f} (goal >= {g:g})"),
+    "cgan_accuracy": ("cgan_accuracy", lambda v, g: v >= g, lambda v, g: f"right digit {v:.1%} (goal >= {g:.0%})"),
+    "digit_share": ("digit_share", lambda v, g: v >= g, lambda v, g: f"chosen digit {v:.1%} (goal >= {g:.0%})"),
+}
+
+
+def goal_shortfalls(goal: dict[str, float], metrics: dict) -> list[str]:
+    """What a model's metrics (weights/metrics.json) miss of its preset's goal, in words; [] = at goal."""
+    out = []
+    for key, target in goal.items():
+        field_name, reached, words = GOAL_CHECKS[key]
+        value = metrics.get(field_name)
+        if value is None:
+            out.append(f"{key} not measured")
+        elif not reached(value, target):
+            out.append(words(value, target))
+    return out
 
 
 _PRESETS: dict[str, Preset] = {}

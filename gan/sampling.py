@@ -133,13 +133,11 @@ class GeneratorModel:
 
     @torch.no_grad()
     def _generate_blended(self, z, da: int, db: int, t) -> np.ndarray:
-        embed = getattr(self.G, "embed", None)
-        if embed is None:
-            labels = torch.where(t < 0.5, da, db)
-            return self.generate(z, labels)
-        e = (1 - t[:, None]) * embed.weight[da].cpu() + t[:, None] * embed.weight[db].cpu()
-        h = torch.cat([z, e], 1).to(self.device)
-        return to_pixels(self.G.net(h[:, :, None, None]), self.mcfg.output).numpy()
+        """Generators with ``blend_labels`` blend the two digits' embeddings; others switch at t = 0.5."""
+        if not hasattr(self.G, "blend_labels"):
+            return self.generate(z, torch.where(t < 0.5, da, db))
+        x = self.G.blend_labels(z.to(self.device), da, db, t.to(self.device))
+        return to_pixels(x, self.mcfg.output).numpy()
 
 
 def build_networks(preset: str, model_args: dict, device="cpu") -> tuple[nn.Module, nn.Module, ModelConfig]:

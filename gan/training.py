@@ -35,6 +35,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
+def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, fused: bool = False) -> torch.optim.Optimizer:
+    """The run's optimizer for one network: Adam with the run's betas, or Keras-style RMSprop."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), **({"fused": True} if fused else {}))
+    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7)  # Keras defaults
+
+
 def grad_norm(params) -> torch.Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
@@ -115,10 +122,7 @@ class Trainer:
 
     # ----------------------------------------------------------------- pieces
     def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
-        fused = {"fused": True} if self.device.type == "cuda" else {}
-        if self.cfg.optimizer == "adam":
-            return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(self.cfg.betas), **fused)
-        return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7)  # Keras defaults
+        return make_optimizer(self.cfg, net, lr, fused=self.device.type == "cuda")
 
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
         for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):

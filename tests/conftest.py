@@ -12,16 +12,13 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
-# small architectures so every preset trains in milliseconds on a CPU
-TINY = {
-    "dcgan": {"ngf": 8, "ndf": 8, "z_dim": 16},
-    "cgan": {"ngf": 8, "ndf": 8, "z_dim": 16, "embed_dim": 4},
-    "wgan-gp": {"ngf": 8, "ndf": 8, "z_dim": 16},
-    "keras-dcgan": {"depth": 8, "z_dim": 16},
-    "cs231n": {"z_dim": 16},
-    "one-digit": {"hidden": 32, "z_dim": 16},
-    "vanilla": {"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16},
-}
+# small architectures so every preset trains in milliseconds on a CPU (each preset's own tiny_model)
+def _tiny_models() -> dict:
+    from gan.registry import get_preset, preset_names
+    return {name: get_preset(name).tiny_model for name in preset_names()}
+
+
+TINY = _tiny_models()
 
 
 def pytest_configure(config):
@@ -96,7 +93,7 @@ def server(tmp_path_factory):
     os.environ["GAN_MAX_CONCURRENT_RUNS"] = "2"
     os.environ["GAN_MAX_UPLOAD_MB"] = "1"
     import app
-    app.WARM_UP.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
+    app.PLAY.warm_up.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                                 css=app.CSS)
     yield app, url

@@ -8,17 +8,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
+
 
 def _img(path):
     return np.asarray(Image.open(path).convert("L"))
 
 
 def test_explore_seed_slider_digit(client):
-    base = _img(client.predict("cgan", 3, 20, "all", False, *([0.0] * 8), api_name="/render"))
-    same = _img(client.predict("cgan", 3, 20, "all", False, *([0.0] * 8), api_name="/render"))
-    other_seed = _img(client.predict("cgan", 4, 20, "all", False, *([0.0] * 8), api_name="/render"))
-    slid = _img(client.predict("cgan", 3, 20, "all", False, 2.5, *([0.0] * 7), api_name="/render"))
-    sevens = _img(client.predict("cgan", 3, 20, "7", False, *([0.0] * 8), api_name="/render"))
+    base = _img(client.predict(**render_args("cgan", 3, 20, "all", False, *([0.0] * 8)), api_name="/render"))
+    same = _img(client.predict(**render_args("cgan", 3, 20, "all", False, *([0.0] * 8)), api_name="/render"))
+    other_seed = _img(client.predict(**render_args("cgan", 4, 20, "all", False, *([0.0] * 8)), api_name="/render"))
+    slid = _img(client.predict(**render_args("cgan", 3, 20, "all", False, 2.5, *([0.0] * 7)), api_name="/render"))
+    sevens = _img(client.predict(**render_args("cgan", 3, 20, "7", False, *([0.0] * 8)), api_name="/render"))
     assert np.array_equal(base, same)
     for changed in (other_seed, slid, sevens):
         assert changed.shape == base.shape and not np.array_equal(changed, base)
@@ -28,15 +30,17 @@ def test_bad_api_values_get_a_message_and_the_server_keeps_serving(client):
     from gradio_client.exceptions import AppError
     for args in (("cgan", -5, 20), ("cgan", 1, 10**7), ("nope", 1, 4), ("cgan", "abc", 4), ("cgan", 1, -3)):
         with pytest.raises(AppError):
-            client.predict(*args, "all", False, *([0.0] * 8), api_name="/render")
-    assert client.predict("dcgan", 1, 4, "all", False, *([0.0] * 8), api_name="/render")
+            client.predict(**render_args(*args, "all", False, *([0.0] * 8)), api_name="/render")
+    assert client.predict(**render_args("dcgan", 1, 4, "all", False, *([0.0] * 8)), api_name="/render")
 
 
-TRAIN = ("dcgan", "steps", 60, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0, "scratch")
+def train_args(**kw) -> dict:
+    """One /train call by field name: a small dcgan run unless told otherwise; unset options are the preset's."""
+    return api_call(TrainRequest.filled(**(dict(preset="dcgan", length_kind="steps", length=60, batch=32, ema=0.0) | kw)))
 
 
 def test_training_streams_to_the_end_with_growing_curves(client):
-    job = client.submit(*TRAIN, api_name="/train")
+    job = client.submit(**train_args(), api_name="/train")
     sizes, statuses, kinds = [], [], set()
     for out in job:
         statuses.append(out[0])
@@ -49,15 +53,14 @@ def test_training_streams_to_the_end_with_growing_curves(client):
 
 
 def test_stop_mid_run(client):
-    job = client.submit("dcgan", "seconds", 20, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0,
-                        "scratch", api_name="/train")
+    job = client.submit(**train_args(length_kind="seconds", length=20), api_name="/train")
     t0 = time.time()
     while time.time() - t0 < 15:
         outs = job.outputs()
         if outs and "Step" in outs[-1][0] and "Step 0" not in outs[-1][0]:
             break
         time.sleep(0.2)
-    client.predict(2e-4, 2e-4, api_name="/control_stop")
+    client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop")
     while not job.done():
         time.sleep(0.2)
     assert "aborted" in job.outputs()[-1][0] and time.time() - t0 < 19
@@ -103,26 +106,27 @@ def test_browser_slider_and_live_training(server, chromium, tmp_path):
 
 def test_interpolate_and_probe_endpoints(client, tmp_path, mnist_test):
     from gradio_client import handle_file
-    strip, gif = client.predict("cgan", 1, 2, 6, "3", "8", api_name="/interpolate")
-    assert _img(strip).shape == (32, 6 * 30 + 2) and Image.open(gif).n_frames == 10
+    strip, gif = client.predict(**api_call(InterpolateRequest("cgan", seed_a=1, seed_b=2, frames=6, digit_a="3", digit_b="8")),
+                               api_name="/interpolate")
+    assert _img(strip).shape == (4 * 32, 4 * (6 * 30 + 2)) and Image.open(gif).n_frames == 10   # 4x, legible
     path = tmp_path / "seven.png"
     Image.fromarray(255 - np.kron(mnist_test.images[0].numpy(), np.ones((8, 8), np.uint8))).save(path)  # ink on paper
-    seen, label, note = client.predict("cgan", None, handle_file(str(path)), api_name="/probe")
+    seen, label, note = client.predict(**api_call(ProbeRequest("cgan", upload=handle_file(str(path)))), api_name="/probe")
     assert label["label"] == "7" and re.search(r"fitted to cgan .* says \*\*\d+\.\d% real", note), note
-    assert _img(seen).shape == (28, 28)
+    seen = _img(seen)                                           # 28x28 shown 8x, nearest-neighbour
+    assert seen.shape == (224, 224) and np.array_equal(seen, np.kron(seen[::8, ::8], np.ones((8, 8), np.uint8)))
 
 
 def test_pause_step_and_resume_through_the_api(client):
-    job = client.submit("vanilla", "seconds", 15, "non-saturating", "adam", 2e-4, 2e-4, 1, 32, 0.0, [], 0.0, 0,
-                        "scratch", api_name="/train")
+    job = client.submit(**train_args(preset="vanilla", length_kind="seconds", length=15), api_name="/train")
     t0 = time.time()
     while not (job.outputs() and "running" in job.outputs()[-1][0]) and time.time() - t0 < 15:
         time.sleep(0.1)
-    assert "pause" in client.predict(2e-4, 2e-4, api_name="/control_pause")
-    assert "d" in client.predict(2e-4, 2e-4, api_name="/control_d")
-    assert "learning rates set" in client.predict(1e-3, 2e-4, api_name="/control_lr")
-    client.predict(2e-4, 2e-4, api_name="/control_resume")
-    client.predict(2e-4, 2e-4, api_name="/control_stop")
+    assert "pause" in client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_pause")
+    assert "d" in client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_d")
+    assert "learning rates set" in client.predict(**api_call(ControlRequest(lr_g=1e-3, lr_d=2e-4)), api_name="/control_lr")
+    client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_resume")
+    client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop")
     while not job.done():
         time.sleep(0.2)
     assert "aborted" in job.outputs()[-1][0]
@@ -132,7 +136,7 @@ def test_pause_step_and_resume_through_the_api(client):
 def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium):
     from playwright.sync_api import expect, sync_playwright
     app = server[0]
-    before = set(app.SESSIONS._sessions)
+    before = set(app.PLAY.sessions._sessions)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -141,7 +145,7 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
         page.get_by_role("tab", name="Train").click()
         page.get_by_role("button", name="Start training").click()
         expect(page.get_by_text("images/s").first).to_be_visible(timeout=30000)
-        mine = [s for k, s in app.SESSIONS._sessions.items() if k not in before and s.active() is not None]
+        mine = [s for k, s in app.PLAY.sessions._sessions.items() if k not in before and s.active() is not None]
         assert len(mine) == 1
         run = mine[0].active()
         page.close()                                        # the visitor closes the tab mid-run
@@ -149,6 +153,6 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
         browser.close()
     assert run.status == "aborted"
     t0 = time.time()
-    while any(s is mine[0] for s in app.SESSIONS._sessions.values()) and time.time() - t0 < 30:
+    while any(s is mine[0] for s in app.PLAY.sessions._sessions.values()) and time.time() - t0 < 30:
         time.sleep(0.2)
-    assert all(s is not mine[0] for s in app.SESSIONS._sessions.values())   # its state is gone
+    assert all(s is not mine[0] for s in app.PLAY.sessions._sessions.values())   # its state is gone

@@ -12,6 +12,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
 from tests.conftest import ROOT, new_client
 
 SLIDERS = [0.0] * 8
@@ -19,15 +20,21 @@ NAN, INF = float("nan"), float("inf")
 
 
 def _serving(client) -> bool:
-    return client.predict("cgan", 1, 4, "all", False, *SLIDERS, api_name="/render") is not None
+    return client.predict(**render_args("cgan", 1, 4, "all", False, *SLIDERS), api_name="/render") is not None
 
 
 TRAIN_OK = dict(preset="dcgan", length_kind="steps", length=20, loss="non-saturating", optimizer="adam", lr_g=2e-4,
                 lr_d=2e-4, d_steps=1, batch=32, smoothing=0.0, digits=[], ema=0.0, seed=0, init="scratch")
 
 
-def _train_args(**bad):
-    return list((TRAIN_OK | bad).values())
+def _train(**bad) -> dict:
+    """Keyword arguments of one /train call, by TrainRequest's field names."""
+    return api_call(TrainRequest(**(TRAIN_OK | bad)))
+
+
+def _train_args(**bad) -> list:
+    """The same call as the HTTP API's positional data list (in TrainRequest's field order)."""
+    return list(_train(**bad).values())
 
 
 def _raw_call(url: str, api: str, data: list) -> tuple[str, str]:
@@ -89,9 +96,9 @@ def test_hostile_values_are_refused_with_a_message(server, client, api, args, me
 def test_wrong_types_never_take_the_server_down(client):
     for args in ((["a", "list"], 1, 4), ("cgan", {"a": 1}, 4), ("cgan", 1, "many"), (None, None, None)):
         with pytest.raises(AppError):
-            client.predict(*args, "all", False, *SLIDERS, api_name="/render")
+            client.predict(**render_args(*args, "all", False, *SLIDERS), api_name="/render")
     with pytest.raises(AppError):
-        client.predict(*_train_args(digits=["x"]), api_name="/train")
+        client.predict(**_train(digits=["x"]), api_name="/train")
     assert _serving(client)
 
 
@@ -103,18 +110,18 @@ def _png(path, array):
 def test_probe_survives_any_upload(client, tmp_path):
     (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     with pytest.raises(AppError, match="could not read"):
-        client.predict("cgan", None, handle_file(str(tmp_path / "garbage.png")), api_name="/probe")
+        client.predict(**api_call(ProbeRequest("cgan", upload=handle_file(str(tmp_path / "garbage.png")))), api_name="/probe")
     bomb = Image.new("1", (30_000, 30_000))           # 900 M pixels, ~100 kB on disk
     bomb.save(tmp_path / "bomb.png")
     with pytest.raises(AppError, match="too large|could not read"):
-        client.predict("cgan", None, handle_file(str(tmp_path / "bomb.png")), api_name="/probe")
+        client.predict(**api_call(ProbeRequest("cgan", upload=handle_file(str(tmp_path / "bomb.png")))), api_name="/probe")
     with pytest.raises(AppError, match="empty"):
-        client.predict("cgan", None, _png(tmp_path / "blank.png", np.zeros((50, 80, 3), np.uint8)), api_name="/probe")
+        client.predict(**api_call(ProbeRequest("cgan", upload=_png(tmp_path / "blank.png", np.zeros((50, 80, 3), np.uint8)))), api_name="/probe")
     with pytest.raises(AppError, match="draw or upload"):
-        client.predict("cgan", None, None, api_name="/probe")
+        client.predict(**api_call(ProbeRequest("cgan", upload=None)), api_name="/probe")
     rgba = np.zeros((300, 200, 4), np.uint8)
     rgba[100:200, 90:110] = (20, 20, 20, 255)             # a dark "1" on a transparent sheet
-    _, label, _ = client.predict("cgan", None, _png(tmp_path / "one.png", rgba), api_name="/probe")
+    _, label, _ = client.predict(**api_call(ProbeRequest("cgan", upload=_png(tmp_path / "one.png", rgba))), api_name="/probe")
     assert label["label"] == "1"
     assert _serving(client)
 
@@ -134,20 +141,20 @@ def test_uploaded_weights_hostile_and_valid(server, client, tmp_path, monkeypatc
                           (ROOT / "weights/dcgan.safetensors", "over the 1 MB limit"),
                           (ROOT / "weights/mnist_classifier.safetensors", "over the|no GAN playground metadata")):
         with pytest.raises(AppError, match=message):
-            client.predict(handle_file(str(path)), api_name="/upload_weights")
+            client.predict(path=handle_file(str(path)), api_name="/upload_weights")
     assert not (tmp_path / "PWNED-by-upload").exists() and not (ROOT / "PWNED-by-upload").exists()
 
     mine = tmp_path / "my-zeros.safetensors"                 # a valid file for another preset than its name says
     mine.write_bytes((ROOT / "weights/one-digit.safetensors").read_bytes())
-    choice, note = client.predict(handle_file(str(mine)), api_name="/upload_weights")
+    choice, note = client.predict(path=handle_file(str(mine)), api_name="/upload_weights")
     key = "upload: my-zeros (one-digit)"
     assert "my-zeros (one-digit)" in note
-    mine_img = client.predict(key, 5, 9, "all", False, *SLIDERS, api_name="/render")
-    shipped = client.predict("one-digit", 5, 9, "all", False, *SLIDERS, api_name="/render")
+    mine_img = client.predict(**render_args(key, 5, 9, "all", False, *SLIDERS), api_name="/render")
+    shipped = client.predict(**render_args("one-digit", 5, 9, "all", False, *SLIDERS), api_name="/render")
     assert np.array_equal(np.asarray(Image.open(mine_img)), np.asarray(Image.open(shipped)))
     other = new_client(server)                               # another visitor cannot see it
     with pytest.raises(AppError, match="not loaded|not in the list of choices"):
-        other.predict(key, 5, 9, "all", False, *SLIDERS, api_name="/render")
+        other.predict(**render_args(key, 5, 9, "all", False, *SLIDERS), api_name="/render")
     other.close()
 
 
@@ -160,8 +167,8 @@ def _final(job, timeout=90):
 
 def test_two_visitors_training_at_once_never_see_each_other(server):
     a, b = new_client(server), new_client(server)
-    ja = a.submit(*_train_args(length=30, seed=1), api_name="/train")
-    jb = b.submit(*_train_args(length=60, seed=2, preset="vanilla"), api_name="/train")
+    ja = a.submit(**_train(length=30, seed=1), api_name="/train")
+    jb = b.submit(**_train(length=60, seed=2, preset="vanilla"), api_name="/train")
     oa, ob = _final(ja), _final(jb)
     assert "Step 30/30" in oa[0] and "Step 60/60" in ob[0]
     steps_a = {row[0] for row in oa[7]["data"]}                     # the compare plot: this visitor's runs only
@@ -171,9 +178,9 @@ def test_two_visitors_training_at_once_never_see_each_other(server):
     choices_b = [c[1] for c in ob[8]["choices"]]
     assert [c for c in choices_a if c.startswith("my ")] == ["my run 1 (dcgan)"]
     assert [c for c in choices_b if c.startswith("my ")] == ["my run 1 (vanilla)"]
-    img_a = a.predict("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS, api_name="/render")
+    img_a = a.predict(**render_args("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS), api_name="/render")
     with pytest.raises(AppError, match="not available|not in the list of choices"):   # b's run 1 is a vanilla run
-        b.predict("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS, api_name="/render")
+        b.predict(**render_args("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS), api_name="/render")
     assert img_a
     a.close(), b.close()
 
@@ -181,7 +188,7 @@ def test_two_visitors_training_at_once_never_see_each_other(server):
 def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
     from gradio_client.utils import Status
     clients = [new_client(server) for _ in range(3)]
-    jobs = [c.submit(*_train_args(length_kind="seconds", length=20, preset="vanilla"), api_name="/train")
+    jobs = [c.submit(**_train(length_kind="seconds", length=20, preset="vanilla"), api_name="/train")
             for c in clients[:2]]
     time.sleep(1.5)
     waiting = clients[2].submit(*_train_args(length=10, preset="vanilla"), api_name="/train")
@@ -194,7 +201,7 @@ def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
         time.sleep(0.1)
     assert seen is not None and seen.rank == 0 and seen.queue_size >= 1
     for c in clients[:2]:
-        c.predict(2e-4, 2e-4, api_name="/control_stop")             # slots free up: the waiting run goes ahead
+        c.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop")             # slots free up: the waiting run goes ahead
     assert "Step 10/10" in _final(waiting)[0]
     for j in jobs:
         assert "aborted" in _final(j)[0]

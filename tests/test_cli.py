@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from gan.cli import main
+from gan.commands import main
 from tests.conftest import ROOT
 
 
@@ -25,11 +26,23 @@ def trained(tmp_path_factory, mnist_dir):
     return out
 
 
+def test_a_seconds_run_says_which_mnist_and_shows_time_left(mnist_dir, tmp_path, capsys):
+    assert run("train", "--preset", "vanilla", "--seconds", "2", "--data", str(mnist_dir), "--out", str(tmp_path),
+               "--model", '{"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16}') == 0
+    out, err = capsys.readouterr()
+    assert f"MNIST: idx:{mnist_dir} (60,000 training images)" in out
+    assert re.search(r"\d+/2s \[\d\d:\d\d<\d\d:\d\d", err), err[-400:]    # a total and an ETA, in seconds
+
+
 def test_list(capsys):
+    from gan.app.runs import DEFAULT_TRAIN_PRESET
+    from gan.registry import preset_names
     assert run("list") == 0
     out = capsys.readouterr().out
-    for name in ("vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"):
-        assert name in out
+    marked = [line.split()[1] for line in out.splitlines() if line.startswith("* ")]
+    assert marked == [DEFAULT_TRAIN_PRESET] and all(f" {name} " in out for name in preset_names())
+    assert run("list", "--names") == 0
+    assert capsys.readouterr().out.split() == preset_names()
 
 
 def test_train_writes_everything(trained):
@@ -64,13 +77,38 @@ def test_sample_npy_and_png(trained, tmp_path):
     assert arr.shape == (7, 28, 28) and arr.dtype == np.uint8
     assert run("sample", "--weights", str(trained / "g16.safetensors"), "--n", "7", "--seed", "3",
                "--out", str(tmp_path / "s.png")) == 0
-    assert Image.open(tmp_path / "s.png").size == (3 * 30 + 2, 3 * 30 + 2)   # 7 digits -> 3 x 3
+    assert Image.open(tmp_path / "s.png").size == (4 * (3 * 30 + 2),) * 2      # 7 digits -> 3 x 3, 4x by default
+    assert run("sample", "--weights", str(trained / "g16.safetensors"), "--n", "7", "--seed", "3", "--scale", "1",
+               "--out", str(tmp_path / "s1.png")) == 0
+    small, big = np.asarray(Image.open(tmp_path / "s1.png")), np.asarray(Image.open(tmp_path / "s.png"))
+    assert np.array_equal(big, np.kron(small, np.ones((4, 4), np.uint8)))   # nearest-neighbour, same picture
+
+
+def test_eval_write_metrics_records_the_file_and_rewrites_the_card(trained, tmp_path, capsys):
+    import shutil
+    from gan.commands.evaluate import CARD_END, CARD_START
+    weights = tmp_path / "dcgan.safetensors"
+    shutil.copy(trained / "g16.safetensors", weights)
+    (tmp_path / "README.md").write_text(f"# card\n\n{CARD_START}\n| old table |\n{CARD_END}\n\nmore text\n")
+    shipped_cgan = json.loads((ROOT / "weights" / "metrics.json").read_text())["cgan"]
+    (tmp_path / "metrics.json").write_text(json.dumps({"cgan": shipped_cgan}))
+    assert run("eval", "--weights", str(weights), "--n", "200", "--write-metrics") == 0
+    out = capsys.readouterr().out
+    data = json.loads((tmp_path / "metrics.json").read_text())
+    m = data["dcgan"]
+    assert data["cgan"] == shipped_cgan                                   # other entries untouched
+    assert m["steps"] == 30 and m["ema"] is True and "--steps 30" in m["train_command"] and m["modes"] >= 0
+    assert f"{m['fid_ratio']:.4f}" in out                                 # the printed table is the recorded one
+    card = (tmp_path / "README.md").read_text()
+    row = next(line for line in card.splitlines() if line.startswith("| `dcgan`"))
+    assert f"**{m['fid_ratio']:.1f}x**" in row and f"| {m['steps']} |" in row and "no: " in row   # a 30-step model is short
+    assert "| old table |" not in card and card.endswith("more text\n")
 
 
 def test_shipped_cgan_digit_sampling(tmp_path):
     assert run("sample", "--weights", str(ROOT / "weights" / "cgan.safetensors"), "--n", "5", "--digit", "4",
                "--out", str(tmp_path / "four.npy")) == 0
-    from gan.evaluator import embed
+    from gan.classifier import embed
     _, probs = embed(np.load(tmp_path / "four.npy"))
     assert (probs.argmax(1) == 4).all()
 
@@ -85,6 +123,9 @@ def test_shipped_cgan_digit_sampling(tmp_path):
      "conditional"),
     (["sample", "--weights", str(ROOT / "weights" / "dcgan.safetensors"), "--out", "x.jpg"], ".npy or .png"),
     (["eval", "--weights", str(ROOT / "weights" / "mnist_classifier.safetensors"), "--n", "100"], "metadata"),
+    (["train", "--preset", "dcgan", "--steps", "1", "--data", "/no/such/dir", "--out", "x"],
+     "not usable in /no/such/dir"),                          # a named --data is never silently replaced
+    (["sample", "--weights", str(ROOT / "weights" / "dcgan.safetensors"), "--scale", "0", "--out", "x.png"], "--scale"),
 ])
 def test_bad_arguments_get_one_line_errors(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from gan import playground as pg
+from gan.app import pictures
+from gan.app import library as model_library
 from gan.discriminators import export_discriminator, fit_discriminator, load_discriminator
 from gan.loop import train
 from gan.sampling import load_generator
@@ -26,8 +27,8 @@ def test_a_fitted_discriminator_tells_real_from_the_frozen_generator(tiny_genera
     assert meta["fitted_against"] == "tiny.safetensors" and meta["steps"] == 150 and meta["loss"] == "non-saturating"
     real = fake_digits.images[:64].numpy()
     fake = load_generator(tiny_generator).sample(0, 64)
-    real_scores = [pg.probe(x, D)["real_score"] for x in real[:16]]
-    fake_scores = [pg.probe(x, D)["real_score"] for x in fake[:16]]
+    real_scores = [pictures.probe(x, D)["real_score"] for x in real[:16]]
+    fake_scores = [pictures.probe(x, D)["real_score"] for x in fake[:16]]
     assert sum(real_scores) / 16 > sum(fake_scores) / 16 + 0.2
 
 
@@ -37,7 +38,7 @@ def test_a_generator_file_is_not_a_discriminator(tiny_generator):
 
 
 def test_shipped_models_come_with_probe_discriminators():
-    library = pg.ModelLibrary()
+    library = model_library.ModelLibrary()
     for name in library.names():
         fitted = library.discriminator(name)
         assert fitted is not None, f"weights/discriminators/{name}.safetensors is missing (python -m gan fit-d)"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from gan import playground as pg
+from gan.app import pictures, runs
+from gan.app import limits as app_limits
 from gan.checkpoint import read_tensors, save_tensors
 from gan.training import Trainer
 from tests.conftest import ROOT, tiny_config
@@ -39,10 +40,10 @@ def _poison(trainer):
 
 def test_out_of_memory_mid_run_frees_the_slot_and_spares_other_runs(monkeypatch, fake_digits):
     _inject(monkeypatch, seed=1, at_step=6, fault=_oom)
-    store = pg.SessionStore(pg.Limits(2, 60, 100, 20, 3))
+    store = runs.SessionStore(app_limits.Limits(2, 60, 100, 20, 3))
     a, b = store.get("a"), store.get("b")
-    run_a, ta = pg.start_run(a, tiny_config("dcgan", steps=10**6, seed=1, log_every=2), fake_digits)
-    run_b, tb = pg.start_run(b, tiny_config("dcgan", steps=40, seed=2, log_every=2), fake_digits)
+    run_a, ta = runs.start_run(a, tiny_config("dcgan", steps=10**6, seed=1, log_every=2), fake_digits)
+    run_b, tb = runs.start_run(b, tiny_config("dcgan", steps=40, seed=2, log_every=2), fake_digits)
     ta.join(30), tb.join(30)
     assert run_a.status == "out of memory" and "smaller batch" in run_a.message and "step 6" in run_a.message
     assert a.active() is None                                   # the visitor can start again
@@ -52,12 +53,12 @@ def test_out_of_memory_mid_run_frees_the_slot_and_spares_other_runs(monkeypatch,
 
 def test_nan_mid_run_is_reported_and_the_last_good_weights_stay_usable(monkeypatch, fake_digits):
     _inject(monkeypatch, seed=3, at_step=8, fault=_poison)
-    session = pg.Session(pg.Limits(1, 60, 100, 20, 3))
-    run, thread = pg.start_run(session, tiny_config("dcgan", steps=10**6, seed=3, log_every=2), fake_digits)
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 3))
+    run, thread = runs.start_run(session, tiny_config("dcgan", steps=10**6, seed=3, log_every=2), fake_digits)
     thread.join(30)
     assert run.status == "diverged" and "kept the last good weights" in run.message
     assert run.explorer is not None and session.active() is None
-    grid = pg.render(run.explorer, 1, 8, [0.5] * 8)
+    grid = pictures.render(run.explorer, 1, 8, [0.5] * 8)
     assert grid.std() > 0                                        # real digits-ish, not a NaN-black image
     assert all(torch.isfinite(p).all() for p in run.model.G.parameters())
 

@@ -2,7 +2,7 @@
 the app as users start it, in its own process, under concurrent gradio_client visitors."""
 import pytest
 
-from gan.loadtest import run_load
+from gan.commands.load import run_load
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gan import metrics
-from gan.evaluator import accuracy, embed, load_classifier
+from gan.classifier import accuracy, embed, load_classifier
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import threading
 import time
 
-from gan.control import RunControl
-from gan.priority import Foreground
+from gan.app.control import RunControl
+from gan.app.priority import Foreground
 
 
 def test_training_waits_while_a_render_is_in_flight_but_never_starves():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gan.config import TrainConfig
-from gan.inputs import check_float, check_int, decode_drawing
+from gan.app.inputs import check_float, check_int, decode_drawing
 from gan.registry import preset_names
 from gan.sampling import make_grid, seeded_latents
 

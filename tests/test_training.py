@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.config import TrainConfig
-from gan.control import RunControl
+from gan.app.control import RunControl
 from gan.loop import train
 from gan.training import Trainer
 from tests.conftest import tiny_config
@@ -21,16 +21,30 @@ def _equal(a, b):
 
 def test_progress_reports_everything(fake_digits):
     seen = []
-    cfg = tiny_config("dcgan", steps=6, log_every=2, sample_every=4)
+    cfg = tiny_config("dcgan", steps=36, log_every=8, sample_every=16)
     result = train(cfg, progress=seen.append, data=fake_digits)
-    assert [p.step for p in seen] == [2, 4, 6, 6]
+    # the starting picture, early pictures at 1, 2, 5, 10, 20 steps, then every log_every steps
+    assert [p.step for p in seen] == [0, 1, 2, 5, 10, 18, 20, 28, 36, 36]
+    assert [p.samples is not None for p in seen] == [True] * 7 + [False, True, True]   # 18, 36: step % 16 < 8
+    assert seen[0].stats == {} and seen[0].images_per_sec == 0
+    seen = seen[1:]
     assert seen[-1].status == "finished" and result.status == "finished"
     for p in seen:
         assert set(p.stats) == {"d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"}
         assert p.images_per_sec > 0 and p.elapsed > 0 and 0 < p.epoch
         assert 0 <= p.stats["d_real"] <= 1 and 0 <= p.stats["d_fake"] <= 1
-    assert seen[0].samples is not None and seen[1].samples is not None and seen[-1].samples is not None
     assert seen[0].samples.shape == (302, 302)
+
+
+def test_live_views_get_a_grid_every_sample_seconds(fake_digits):
+    def grids(sample_seconds):
+        seen = []
+        cfg = tiny_config("dcgan", steps=48, log_every=2, sample_every=10**6, sample_seconds=sample_seconds)
+        train(cfg, progress=seen.append, data=fake_digits)
+        return [p.samples is not None for p in seen if 20 < p.step < 48]     # past the early pictures
+
+    assert grids(1e-9) and all(grids(1e-9))          # every report is due a grid
+    assert not any(grids(0.0))                       # off: only the sample_every schedule
 
 
 def test_same_seed_same_weights(fake_digits):

@@ -5,8 +5,8 @@
 set -u
 SECONDS_PER_RUN=${1:-280}
 shift || true
-PRESETS=${*:-"dcgan cgan wgan-gp keras-dcgan cs231n vanilla one-digit"}
 PY=${PYTHON:-python3}
+PRESETS=${*:-$($PY -m gan list --names)}      # every registered preset
 mkdir -p runs
 for p in $PRESETS; do
   $PY -m gan train --preset "$p" --seconds "$SECONDS_PER_RUN" --device auto --quiet \

@@ -81,4 +81,6 @@ register(Preset(
     recipe=dict(loss="non-saturating", optimizer="adam", lr_d=3e-4, lr_g=1e-4, betas=(0.9, 0.999),
                 batch_size=50, d_pretrain_steps=300),
     reference="seed 003 (a TensorFlow conv GAN in the cs231n assignment's style)",
+    goal={"fid_ratio": 12, "modes": 10},
+    tiny_model={"z_dim": 16},
 ))

@@ -79,4 +79,7 @@ register(Preset(
     recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
                 batch_size=128, ema=0.999),
     reference="Radford et al. 2015; pytorch/examples dcgan",
+    goal={"fid_ratio": 4, "classifier_score": 9.3, "modes": 10},
+    tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16},
+    cpu_recipe={"model": {"ngf": 32, "ndf": 32}},
 ))

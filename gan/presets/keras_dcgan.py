@@ -74,4 +74,6 @@ register(Preset(
     recipe=dict(loss="non-saturating", optimizer="rmsprop", lr_d=2e-4, lr_g=1e-4, batch_size=256,
                 clip_grad=1.0),
     reference="roatienza/Deep-Learning-Experiments Keras/dcgan/dcgan_mnist.py",
+    goal={"fid_ratio": 12, "modes": 10},
+    tiny_model={"depth": 8, "z_dim": 16},
 ))

@@ -20,9 +20,10 @@ def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: floa
     from gan.loop import train
     from gan.sampling import from_trainer
     from gan.training import Trainer
+    import dataclasses
     floor = reference()["floor_fid"]
-    cfg.seconds, cfg.steps, cfg.epochs = max_seconds * 10 + 60, None, None
-    cfg.log_every, cfg.sample_every = min(cfg.log_every, 20), 10**9
+    cfg = dataclasses.replace(cfg, seconds=max_seconds * 10 + 60, steps=None, epochs=None,  # the caller's stays as given
+                              log_every=min(cfg.log_every, 20), sample_every=10**9)
     trainer = Trainer(cfg, data if data is not None else load_mnist("train"))
     t0 = time.perf_counter()
     trainer.train_step()                       # compile / allocator warm-up, not counted
@@ -48,7 +49,7 @@ def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: floa
     def abort():
         return state["hit"] is not None or bool(state["curve"]) and state["curve"][-1][0] >= max_seconds
 
-    train(cfg, progress=progress, abort=abort, trainer=trainer)
+    train(progress=progress, abort=abort, trainer=trainer)
     last = state["curve"][-1] if state["curve"] else None
     return {"what": "ttq", "preset": cfg.preset, "device": str(trainer.device), "batch": cfg.batch_size,
             "warmup_seconds": round(warmup, 2), "target_ratio": fid_ratio, "seconds_to_target": state["hit"],
@@ -86,12 +87,12 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
 
 
 def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
-    from gan.loadtest import ui_overhead        # starts the app: imports Gradio only when asked
+    from gan.commands.load import ui_overhead        # starts the app: imports Gradio only when asked
     return ui_overhead(preset, steps, repeats)
 
 
 def add_quality_benches(bs, emit) -> None:
-    from gan.cli import add_train_options, config_from_args
+    from gan.commands.options import add_train_options, config_from_args
     t = bs.add_parser("ttq", help="training seconds until FID <= R x floor (every training option applies)")
     t.add_argument("--preset", default="dcgan")
     t.add_argument("--fid-ratio", type=float, default=20.0)

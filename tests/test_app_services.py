@@ -5,31 +5,33 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan import playground as pg
+from gan.app import charts, inputs, pictures, runs
+from gan.app import library as model_library
+from gan.app import limits as app_limits
 from tests.conftest import tiny_config
 
 
 @pytest.fixture(scope="module")
 def library():
-    return pg.ModelLibrary()
+    return model_library.ModelLibrary()
 
 
 def test_library_lists_every_shipped_preset_default_first(library):
     names = library.names()
-    assert names[0] == pg.DEFAULT_MODEL
+    assert names[0] == model_library.DEFAULT_MODEL
     assert set(names) == {"vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"}
 
 
 def test_render_seed_slider_digit(library):
     _, ex = library.get("cgan")
-    a = pg.render(ex, 5, 20, [0.0] * 8)
+    a = pictures.render(ex, 5, 20, [0.0] * 8)
     assert a.dtype == np.uint8 and a.shape == (2 * 30 + 2, 10 * 30 + 2)
-    assert np.array_equal(a, pg.render(ex, 5, 20, [0.0] * 8))
-    assert not np.array_equal(a, pg.render(ex, 6, 20, [0.0] * 8))
-    moved = pg.render(ex, 5, 20, [2.0] + [0.0] * 7)
+    assert np.array_equal(a, pictures.render(ex, 5, 20, [0.0] * 8))
+    assert not np.array_equal(a, pictures.render(ex, 6, 20, [0.0] * 8))
+    moved = pictures.render(ex, 5, 20, [2.0] + [0.0] * 7)
     assert not np.array_equal(a, moved)
-    assert not np.array_equal(pg.render(ex, 5, 4, [0.0] * 8, digit=3), pg.render(ex, 5, 4, [0.0] * 8, digit=4))
-    assert not np.array_equal(moved, pg.render(ex, 5, 20, [2.0] + [0.0] * 7, raw=True))
+    assert not np.array_equal(pictures.render(ex, 5, 4, [0.0] * 8, digit=3), pictures.render(ex, 5, 4, [0.0] * 8, digit=4))
+    assert not np.array_equal(moved, pictures.render(ex, 5, 20, [2.0] + [0.0] * 7, raw=True))
 
 
 def test_directions_are_unit_vectors_sorted_by_effect(library):
@@ -51,18 +53,18 @@ def test_render_rejects_bad_values_with_a_message(library, kw, message):
     _, ex = library.get("cgan")
     args = dict(seed=1, n=4, sliders=[0.0] * 8) | kw
     with pytest.raises(ValueError, match=message):
-        pg.render(ex, args["seed"], args["n"], args["sliders"], args.get("digit"))
+        pictures.render(ex, args["seed"], args["n"], args["sliders"], args.get("digit"))
 
 
 def test_interpolation_strip_and_gif(library, tmp_path):
     model, _ = library.get("cgan")
-    strip, frames = pg.interpolation(model, 1, 2, 6, "3", "8")
+    strip, frames = pictures.interpolation(model, 1, 2, 6, "3", "8")
     assert strip.shape == (32, 6 * 30 + 2) and frames.shape == (6, 28, 28)
-    gif = pg.write_gif(frames, tmp_path / "a.gif")
+    gif = pictures.write_gif(frames, tmp_path / "a.gif")
     img = Image.open(gif)
     assert img.n_frames == 10 and img.size == (112, 112)
     with pytest.raises(ValueError, match="frames"):
-        pg.interpolation(model, 1, 2, 1000)
+        pictures.interpolation(model, 1, 2, 1000)
 
 
 @pytest.mark.parametrize("make", [
@@ -73,7 +75,7 @@ def test_interpolation_strip_and_gif(library, tmp_path):
     lambda: {"composite": np.pad(np.full((60, 30), 255, np.uint8), 40), "background": None, "layers": []},
 ])
 def test_decode_drawing_any_input_gives_an_mnist_digit(make):
-    out = pg.decode_drawing(make())
+    out = inputs.decode_drawing(make())
     assert out.shape == (28, 28) and out.dtype == np.uint8
     ys, xs = np.nonzero(out > 30)
     assert ys.max() - ys.min() <= 20 and 8 <= ys.mean() <= 20 and 8 <= xs.mean() <= 20
@@ -85,42 +87,42 @@ def test_decode_drawing_any_input_gives_an_mnist_digit(make):
 ])
 def test_decode_drawing_refuses_garbage(bad, message):
     with pytest.raises(ValueError, match=message):
-        pg.decode_drawing(bad)
+        inputs.decode_drawing(bad)
 
 
 def test_probe_classifies_a_real_digit(mnist_test):
     seven = mnist_test.images[0].numpy()
     assert mnist_test.labels[0] == 7
-    res = pg.probe(pg.decode_drawing(seven))
+    res = pictures.probe(inputs.decode_drawing(seven))
     assert res["class"] == 7 and "real_score" not in res
 
 
 def test_live_run_streams_stops_and_becomes_a_model(fake_digits):
-    limits = pg.Limits(1, 60, 100, 20, 2)
-    session = pg.Session(limits)
-    run, thread = pg.start_run(session, tiny_config("dcgan", steps=10**6, log_every=2, sample_every=4), fake_digits)
+    limits = app_limits.Limits(1, 60, 100, 20, 2)
+    session = runs.Session(limits)
+    run, thread = runs.start_run(session, tiny_config("dcgan", steps=10**6, log_every=2, sample_every=4), fake_digits)
     t0 = time.time()
-    while len(run.history) < 5 and time.time() - t0 < 30:
+    while len(run.history) < 6 and time.time() - t0 < 30:   # step 0 (the first picture) has no losses
         time.sleep(0.02)
     assert run.status == "running" and run.grid is not None
-    frame = pg.loss_frame([run])
+    frame = charts.loss_frame([run])
     assert set(frame["series"]) == {"d_loss", "g_loss"} and len(frame) >= 10
     run.control.stop()
     thread.join(10)
     assert run.done.is_set() and run.status == "aborted"
     assert run.model is not None and run.explorer is not None and run.discriminator is not None
-    assert pg.render(run.explorer, 1, 4, None).shape == (32, 4 * 30 + 2)
-    res = pg.probe(run.model.sample(0, 1)[0], run.discriminator)
+    assert pictures.render(run.explorer, 1, 4, None).shape == (32, 4 * 30 + 2)
+    res = pictures.probe(run.model.sample(0, 1)[0], run.discriminator)
     assert 0 <= res["real_score"] <= 1
 
 
 def test_runs_per_session_cap_and_isolation(fake_digits):
-    limits = pg.Limits(1, 60, 100, 20, 1)
-    store = pg.SessionStore(limits)
+    limits = app_limits.Limits(1, 60, 100, 20, 1)
+    store = runs.SessionStore(limits)
     a, b = store.get("a"), store.get("b")
-    run, thread = pg.start_run(a, tiny_config("vanilla", steps=10**6), fake_digits)
+    run, thread = runs.start_run(a, tiny_config("vanilla", steps=10**6), fake_digits)
     with pytest.raises(ValueError, match="at most 1 run"):
-        pg.start_run(a, tiny_config("vanilla", steps=5), fake_digits)
+        runs.start_run(a, tiny_config("vanilla", steps=5), fake_digits)
     assert b.runs == {} and b.active() is None and a.active() is run
     store.drop("a")                                   # the tab closed: its run stops
     thread.join(10)
@@ -128,9 +130,9 @@ def test_runs_per_session_cap_and_isolation(fake_digits):
 
 
 def test_a_failing_run_reports_instead_of_crashing(fake_digits):
-    session = pg.Session(pg.Limits(1, 60, 100, 20, 2))
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     cfg = tiny_config("one-digit", steps=5, batch_size=500, digits=(3,))      # 60 images of digit 3 < batch
-    run, thread = pg.start_run(session, cfg, fake_digits)
+    run, thread = runs.start_run(session, cfg, fake_digits)
     thread.join(10)
     assert run.status == "failed" and "batch_size" in run.message
 
@@ -139,15 +141,15 @@ def test_limits_from_env(monkeypatch):
     monkeypatch.setenv("GAN_MAX_CONCURRENT_RUNS", "3")
     monkeypatch.setenv("GAN_MAX_SAMPLES", "nan")
     monkeypatch.setenv("GAN_MAX_RUN_SECONDS", "-5")
-    lim = pg.Limits.from_env()
+    lim = app_limits.Limits.from_env()
     assert lim.max_concurrent_runs == 3 and lim.max_samples == 100 and lim.max_run_seconds == 1
 
 
 def test_app_recipe_is_lighter_on_a_cpu():
-    cpu, gpu = pg.app_recipe("cgan", gpu=False), pg.app_recipe("cgan", gpu=True)
+    cpu, gpu = runs.app_recipe("cgan", gpu=False), runs.app_recipe("cgan", gpu=True)
     assert cpu.model == {"ngf": 32, "ndf": 32} and cpu.lr_g == cpu.lr_d == 1e-3 and cpu.ema == 0
     assert gpu.model == {} and gpu.lr_g == 2e-4 and gpu.ema == 0.999          # the preset's own recipe
-    assert pg.app_recipe("vanilla", gpu=False) == pg.app_recipe("vanilla", gpu=True)
+    assert runs.app_recipe("vanilla", gpu=False) == runs.app_recipe("vanilla", gpu=True)
 
 
 def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
@@ -166,10 +168,10 @@ def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
 
 def test_a_finished_run_downloads_as_a_generator_file(fake_digits, tmp_path):
     from gan.sampling import load_generator
-    session = pg.Session(pg.Limits(1, 60, 100, 20, 2))
-    run, thread = pg.start_run(session, tiny_config("cgan", steps=6), fake_digits)
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
+    run, thread = runs.start_run(session, tiny_config("cgan", steps=6), fake_digits)
     thread.join(30)
-    path = pg.export_run(run, tmp_path)
-    assert path.name.startswith("run_1__cgan_") and pg.export_run(run, tmp_path) == path
+    path = runs.export_run(run, tmp_path)
+    assert path.name.startswith("run_1__cgan_") and runs.export_run(run, tmp_path) == path
     loaded = load_generator(path)
     assert loaded.preset == "cgan" and np.array_equal(loaded.sample(3, 10, 4), run.model.sample(3, 10, 4))

@@ -8,6 +8,7 @@ at once against the limit, and the server's memory over time.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -21,7 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from gan.app.requests import TrainRequest, api_call, render_args
+
+ROOT = Path(__file__).resolve().parents[2]          # the repository: app.py lives there
 
 
 @dataclass
@@ -121,7 +124,7 @@ def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, 
                 state["digit"] = rng.choice(["all"] + [str(d) for d in range(10)])
             t0 = time.perf_counter()
             try:
-                client.predict("cgan", state["seed"], 50, state["digit"], False, *state["sliders"], api_name="/render")
+                client.predict(**render_args("cgan", state["seed"], 50, state["digit"], False, *state["sliders"]), api_name="/render")
                 with tally.lock:
                     tally.latencies.append((time.perf_counter() - t0) * 1000)
             except Exception as e:  # noqa: BLE001 - every failure is counted and reported
@@ -132,10 +135,10 @@ def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, 
         client.close()
 
 
-def submit_and_wait(client, args: list, poll: float):
+def submit_and_wait(client, req: TrainRequest, poll: float):
     """Submit a /train job and wait for its end; returns (job, when it left the queue or None)."""
     from gradio_client.utils import Status
-    job = client.submit(*args, api_name="/train")
+    job = client.submit(**api_call(req), api_name="/train")
     t_start = None
     while not job.done():
         if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
@@ -147,7 +150,7 @@ def submit_and_wait(client, args: list, poll: float):
 def _trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float) -> None:
     from gradio_client import Client
     client = Client(url, verbose=False)
-    args = ["dcgan", "seconds", run_seconds, "non-saturating", "adam", 2e-4, 2e-4, 1, 64, 0.0, [], 0.0, seed, "scratch"]
+    args = TrainRequest.filled("dcgan", length_kind="seconds", length=run_seconds, batch=64, ema=0.0, seed=seed)
     try:
         while not stop.is_set() and tally.count(max_requests):
             t_submit = time.perf_counter()
@@ -203,7 +206,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
     try:
         from gradio_client import Client
         warm = Client(url, verbose=False)               # load the model once before the clock starts
-        warm.predict("cgan", 0, 50, "all", False, *[0.0] * 8, api_name="/render")
+        warm.predict(**render_args("cgan", 0, 50, "all", False, *[0.0] * 8), api_name="/render")
         warm.close()
         t0 = time.perf_counter()
         cpu0 = _cpu_seconds(proc.pid), time.process_time()
@@ -251,7 +254,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
     return result
 
 
-def add_load_parser(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("load", help="start the app on loopback and drive it with concurrent visitors")
     p.add_argument("--explorers", type=int, default=20)
     p.add_argument("--trainers", type=int, default=4)
@@ -290,17 +293,15 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
 
     from gan.data import load_mnist
     from gan.loop import train
-    from gan.playground import app_recipe
-    r = app_recipe(preset)
-    args = [preset, "steps", steps, r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing,
-            list(r.digits or []), r.ema, 0, "scratch"]
+    from gan.app.runs import app_recipe
+    args = TrainRequest.filled(preset, length_kind="steps", length=steps)     # the app's recipe for the preset
     data = load_mnist("train")
     proc, url = start_server({})
     engine, app = [], []
     try:
         wait_until_idle(proc.pid)                           # the app warms up in the background first
         client = Client(url, verbose=False, download_files=False, ssl_verify=False)
-        client.predict(*args[:2], 2, *args[3:], api_name="/train")        # loads MNIST once, as the first visitor does
+        client.predict(**api_call(dataclasses.replace(args, length=2)), api_name="/train")   # loads MNIST once, as the first visitor does
         for _ in range(repeats):
             cfg = app_recipe(preset)
             cfg.steps, cfg.log_every, cfg.sample_every, cfg.device = steps, 10, 50, "cpu"

@@ -10,7 +10,7 @@ STEP_KINDS = ("d", "g", "both")
 
 class RunControl:
     def __init__(self, poll: float = 0.1, foreground=None):
-        self.foreground = foreground          # a gan.priority.Foreground to yield to between steps
+        self.foreground = foreground          # a gan.app.priority.Foreground to yield to between steps
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused = False

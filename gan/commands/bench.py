@@ -51,16 +51,16 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
 
 def _torchvision_root(data_dir=None) -> str:
     """A torchvision MNIST folder (MNIST/raw, uncompressed) built from the local IDX files."""
-    from gan.data import FILES, _find_file, _read_maybe_gz, candidate_dirs
+    from gan.data import FILES, find_idx_file, read_maybe_gz, candidate_dirs
     root = Path(tempfile.mkdtemp(prefix="mnist-tv-"))
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
     dirs = candidate_dirs(data_dir)
     for stem in FILES["train"] + FILES["test"]:
         for d in dirs:
-            p = _find_file(Path(d).expanduser(), stem)
+            p = find_idx_file(Path(d).expanduser(), stem)
             if p is not None:
-                (raw / stem).write_bytes(_read_maybe_gz(p))
+                (raw / stem).write_bytes(read_maybe_gz(p))
                 break
         else:
             raise FileNotFoundError(f"{stem} not found for the torchvision baseline")
@@ -72,7 +72,7 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
     """The conventional tutorial loop, same networks / loss / optimizer / batch, eager fp32."""
     from torchvision import datasets, transforms
     from gan.losses import get_loss
-    from gan.training import resolve_device
+    from gan.training import make_optimizer, resolve_device
     cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch)
     dev = resolve_device(device)
     mcfg = cfg.model_config()
@@ -82,8 +82,7 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
                         transform=transforms.Compose([transforms.ToTensor(), norm]))
     loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    opt_g, opt_d = make_optimizer(cfg, G, cfg.lr_g), make_optimizer(cfg, D, cfg.lr_d)   # the preset's optimizer
     images, t0, log = 0, None, []
     while True:
         for x, y in loader:
@@ -128,10 +127,10 @@ def run_baseline(args) -> list[dict]:
     return [eng, base]
 
 
-def add_bench_parser(sub) -> None:
+def add_parser(sub) -> None:
     b = sub.add_parser("bench", help="benchmarks (print a table, or --json)")
     bs = b.add_subparsers(dest="bench", required=True)
-    from gan.cli import add_amp_option
+    from gan.commands.options import add_amp_option
     for name, fn in (("train", run_train), ("baseline", run_baseline)):
         p = bs.add_parser(name)
         p.add_argument("--preset", default="dcgan")
@@ -143,7 +142,7 @@ def add_bench_parser(sub) -> None:
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", action="store_true")
         p.set_defaults(fn=lambda a, fn=fn: _emit(a, fn(a)))
-    from gan.bench_quality import add_quality_benches
+    from gan.commands.bench_quality import add_quality_benches
     add_quality_benches(bs, _emit)
 
 

@@ -1,0 +1,92 @@
+"""The Train tab's outputs as data: the status line, the loss / D(x) / gradient-norm curves,
+the quality line and the class histogram. ``train_outputs`` sends only what changed since
+the last frame (``KEEP`` for the rest), so a throttled run costs the server little more than
+its status line."""
+from __future__ import annotations
+
+import math
+
+from gan.app.runs import QUALITY_EVERY, Run, Session
+from gan.app.updates import KEEP
+
+TRAIN_OUTPUTS = ("status", "live_grid", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
+
+
+def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400):
+    """Long-format DataFrame (step, value, series) for gr.LinePlot, downsampled per series."""
+    import pandas as pd
+    rows = []
+    for run in runs:
+        hist = run.history
+        stride = max(1, math.ceil(len(hist) / max_points))
+        for h in hist[::stride]:
+            for k in keys:
+                if h.get(k) is not None and math.isfinite(h[k]):
+                    rows.append({"step": h["step"], "value": h[k], "series": f"{run.name}: {k}" if len(runs) > 1 else k})
+    return pd.DataFrame(rows, columns=["step", "value", "series"])
+
+
+def elapsed_eta(run: Run) -> tuple[float, float | None]:
+    if run.total:
+        frac = run.step / max(run.total, 1)
+    elif run.cfg.seconds:
+        frac = run.elapsed / run.cfg.seconds
+    else:
+        return run.elapsed, None
+    frac = min(max(frac, 1e-6), 1.0)
+    return frac, run.elapsed * (1 - frac) / frac
+
+
+def pd_frame(rows: list[dict], columns: list[str]):
+    import pandas as pd
+    return pd.DataFrame(rows, columns=columns)
+
+
+def status_line(run: Run, final: bool = False) -> str:
+    frac, eta = elapsed_eta(run)
+    state = "paused" if run.control.paused and not run.done.is_set() else run.status
+    status = (f"**{run.name}** - {state}. Step {run.step}"
+              f"{f'/{run.total}' if run.total else ''}, {run.images_per_sec:,.0f} images/s, "
+              f"{run.elapsed:.0f}s elapsed{f', ETA {eta:.0f}s' if eta is not None and not final and state != 'paused' else ''}."
+              f" {run.message}")
+    bar = f"<progress value='{frac:.3f}' max='1' style='width:100%'></progress>"
+    return status + "\n\n" + bar
+
+
+def quality_line(q: dict | None) -> str:
+    if q is None:
+        return f"Quality check every {QUALITY_EVERY} steps and at the end (FID on 500 samples)."
+    return (f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; {q['modes']}/10 digits present"
+            + (" - **warning: modes are dropping (mode collapse)**" if q["modes"] < 8 else ""))
+
+
+def class_histogram(q: dict | None):
+    return pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [],
+                    ["digit", "share"])
+
+
+def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | None = None) -> tuple:
+    """The Train tab's outputs (in ``TRAIN_OUTPUTS`` order). ``sent`` remembers what the
+    browser already shows: unchanged grids, plots and histograms are ``KEEP``."""
+    sent = {} if sent is None else sent
+
+    def changed(name: str, version) -> bool:         # version: a count, or the object itself (the grid)
+        same = name in sent and (sent[name] is version or type(version) is int and sent[name] == version)
+        if final or not same:
+            sent[name] = version
+            return True
+        return False
+
+    grid = run.grid if changed("grid", run.grid) else KEEP
+    if changed("history", len(run.history)):
+        plots = (loss_frame([run]), loss_frame([run], keys=("d_real", "d_fake")),
+                 loss_frame([run], keys=("grad_norm_d", "grad_norm_g")))
+        compare = loss_frame(list(session.runs.values()), keys=("g_loss",))
+    else:
+        plots, compare = (KEEP,) * 3, KEEP
+    q = run.quality[-1] if run.quality else None
+    if changed("quality", len(run.quality)):
+        quality, hist = quality_line(q), class_histogram(q)
+    else:
+        quality, hist = KEEP, KEEP
+    return (status_line(run, final), grid, *plots, quality, hist, compare)

@@ -1,0 +1,59 @@
+"""The one bridge between the service layer and Gradio (the only module of gan/ that imports it):
+``endpoint`` turns a ``Playground`` method into a Gradio function whose parameters are the
+request's field names, and maps ``KEEP`` / ``Update`` / ValueError to Gradio's forms."""
+from __future__ import annotations
+
+import inspect
+import logging
+
+import gradio as gr
+
+from gan.app.requests import fields_of
+from gan.app.updates import KEEP, Update
+
+log = logging.getLogger("gan.app")
+
+
+def to_gradio(value):
+    if value is KEEP:
+        return gr.update()
+    return gr.update(**value) if isinstance(value, Update) else value
+
+
+def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
+    """A Gradio function for ``handler(request_or_values..., session_key)``. Its parameters are
+    the request's field names (API callers pass them by name) and the visitor's gr.Request. A
+    visitor's ValueError becomes a gr.Error and one log line; other faults keep their traceback."""
+    names = fields_of(request_cls) if request_cls else list(params)
+    name = name or handler.__name__
+
+    def call(args):
+        *values, request = args
+        key = getattr(request, "session_hash", None)
+        return handler(request_cls(**dict(zip(names, values))), key) if request_cls else handler(*values, key)
+
+    def refuse(e: ValueError) -> gr.Error:
+        log.info("refused %s: %s", name, e)
+        return gr.Error(str(e))
+
+    def fn(*args):
+        try:
+            out = call(args)
+        except ValueError as e:
+            raise refuse(e) from None
+        return tuple(to_gradio(v) for v in out) if isinstance(out, tuple) else to_gradio(out)
+
+    def fn_stream(*args):
+        try:
+            for out in call(args):
+                yield tuple(to_gradio(v) for v in out)
+        except ValueError as e:
+            raise refuse(e) from None
+
+    wrapped = fn_stream if stream else fn
+    wrapped.__signature__ = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in names]
+                                              + [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                                   annotation=gr.Request)])
+    wrapped.__annotations__ = {"request": gr.Request}     # Gradio injects the request by this annotation
+    wrapped.__name__ = name
+    return wrapped

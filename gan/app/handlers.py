@@ -1,0 +1,191 @@
+"""The app's endpoints as plain methods of one ``Playground``: a named request and the
+visitor's session key in, plain values out (arrays, text, DataFrames, ``KEEP`` / ``Update``).
+``app.py`` only lays out widgets and wires them here; the tests call these directly too.
+
+A visitor's mistake raises ValueError with a message naming the field (the UI shows it, the
+server logs one line); anything else is a fault and is logged with its traceback."""
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from gan.app import pictures
+from gan.app.charts import train_outputs
+from gan.app.inputs import check_float, decode_drawing
+from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
+from gan.app.limits import Limits, on_gpu
+from gan.app.priority import Foreground
+from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest
+from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
+from gan.app.updates import KEEP, Update
+from gan.data import MNISTNotFound
+from gan.registry import get_preset
+
+RUN_PREFIX = "my "
+UPLOAD_PREFIX = "upload: "
+CONTROL_ACTIONS = ("pause", "resume", "stop", "d", "g", "both", "lr")
+
+
+class Playground:
+    """Everything the app serves, shared by all visitors: the model library, the sessions, the
+    training limits and, on a CPU, the renders-first priority between sliders and training."""
+
+    def __init__(self, limits: Limits | None = None, library: ModelLibrary | None = None, tmp: Path | None = None):
+        self.limits = limits or Limits.from_env()
+        self.library = library or ModelLibrary()
+        self.sessions = SessionStore(self.limits)
+        self.foreground = Foreground()        # on a CPU, training yields to slider renders between steps
+        self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.warm_up = threading.Thread(target=warm_up, args=(self.library,), name="warm-up", daemon=True)
+
+    def start(self) -> "Playground":
+        """Warm what the first visitor would wait for (evaluator features, default model), in the background."""
+        self.warm_up.start()
+        return self
+
+    @functools.cached_property
+    def mnist(self):
+        from gan.data import load_mnist
+        return load_mnist("train", download=True)
+
+    def session(self, key: str | None) -> Session:
+        return self.sessions.get(key or "anonymous")
+
+    # ------------------------------------------------------------------ models
+    def resolve(self, key, session: Session):
+        """Model-list value -> (GeneratorModel, Explorer, run or None)."""
+        if not isinstance(key, str):
+            raise ValueError(f"model must be a name from the list, got {key!r}")
+        if key.startswith(RUN_PREFIX):
+            run = session.runs.get(key[len(RUN_PREFIX):])
+            if run is None or run.explorer is None:
+                raise ValueError(f"{key!r} is not available (still training, failed, or removed)")
+            return run.model, run.explorer, run
+        if key.startswith(UPLOAD_PREFIX):
+            if key[len(UPLOAD_PREFIX):] not in session.uploads:
+                raise ValueError(f"{key!r} is not loaded any more; upload it again")
+            return *session.uploads[key[len(UPLOAD_PREFIX):]], None
+        return *self.library.get(key), None
+
+    def model_choices(self, session: Session) -> list[tuple[str, str]]:
+        runs = [(f"{RUN_PREFIX}{name} - {r.status}", f"{RUN_PREFIX}{name}") for name, r in session.runs.items()
+                if r.model is not None]
+        uploads = [(f"{UPLOAD_PREFIX}{name}", f"{UPLOAD_PREFIX}{name}") for name in session.uploads]
+        return self.library.choices() + runs + uploads
+
+    def model_info(self, model: str, session_key: str | None = None):
+        """(card text, digit picker update, download-model update) for the chosen model."""
+        gen, _, run = self.resolve(model, self.session(session_key))
+        lines = [f"**{gen.preset}** - {get_preset(gen.preset).description}"]
+        card = self.library.card_line(model)
+        if card:
+            lines.append(card)
+        if run is not None:
+            lines.append(f"Your run: {run.status} after {run.step} steps. {run.message}")
+            path = str(export_run(run, self.tmp))
+        elif model.startswith(UPLOAD_PREFIX):
+            path = None                                 # the visitor's own file: nothing to hand back
+        else:
+            path = str(self.library.dir / f"{model}.safetensors")
+        return "\n\n".join(lines), Update(interactive=gen.conditional), Update(value=path)
+
+    def upload_weights(self, path, session_key: str | None = None):
+        session = self.session(session_key)
+        name = session.add_upload(path)
+        key = f"{UPLOAD_PREFIX}{name}"
+        return Update(choices=self.model_choices(session), value=key), f"Loaded **{name}**: pick it above to explore it."
+
+    # ------------------------------------------------------------------ explore
+    def render(self, req: RenderRequest, session_key: str | None = None) -> np.ndarray:
+        _, explorer, _ = self.resolve(req.model, self.session(session_key))
+        v = req.checked(self.limits)
+        with self.foreground.request():
+            return explorer.grid(v["seed"], v["n"], v["sliders"], v["digit"] if explorer.model.conditional else None,
+                                 v["raw"])
+
+    @staticmethod
+    def reseed() -> int:
+        return int(np.random.default_rng().integers(0, 2**31 - 1))
+
+    def interpolate(self, req: InterpolateRequest, session_key: str | None = None):
+        gen, _, _ = self.resolve(req.model, self.session(session_key))
+        with self.foreground.request():
+            strip, imgs = pictures.interpolation(gen, req.seed_a, req.seed_b, req.frames, req.digit_a, req.digit_b)
+        gif = pictures.write_gif(imgs, self.tmp / f"interp-{time.time_ns()}.gif")
+        return pictures.enlarge(strip, 4), str(gif)
+
+    def probe(self, req: ProbeRequest, session_key: str | None = None):
+        gen, _, run = self.resolve(req.model, self.session(session_key))
+        digit = decode_drawing(req.upload if req.upload is not None else req.sketch)
+        if run is not None:
+            disc, loss, whose = run.discriminator, run.cfg.loss, "your run's discriminator"
+        else:
+            fitted = self.library.discriminator(req.model)
+            disc, loss = (fitted[0], fitted[1]["loss"]) if fitted else (None, "")
+            whose = f"a discriminator fitted to {req.model} ({fitted[1]['steps']} steps)" if fitted else ""
+        with self.foreground.request():
+            res = pictures.probe(digit, disc, gen.mcfg.output, loss or "non-saturating")
+        labels = {str(i): p for i, p in enumerate(res["probs"])}
+        note = (f"Real or generated? {whose} says **{res['real_score']:.1%} real**." if "real_score" in res else
+                "No discriminator for this model: train a run to probe its own.")
+        return pictures.enlarge(digit, 8), labels, note
+
+    # ------------------------------------------------------------------ train
+    def preset_defaults(self, preset) -> tuple:
+        """The Options fields for a preset: loss, optimizer, lr G, lr D, D steps, batch, smoothing, EMA, digits."""
+        r = app_recipe(preset)
+        return (r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing, r.ema,
+                [str(d) for d in (r.digits or [])])
+
+    def train(self, req: TrainRequest, session_key: str | None = None) -> Iterator[tuple]:
+        """Stream the Train tab's outputs (``charts.TRAIN_OUTPUTS`` + the model list) until the run ends."""
+        session = self.session(session_key)
+        if session.active() is not None:
+            raise ValueError("you already have a run going: stop it first")
+        cfg = req.to_config(self.limits, app_recipe(req.preset))
+        init_model = self.library.get(req.preset)[0] if req.init == "pretrained" and req.preset in self.library.names() \
+            else None
+        try:
+            data = self.mnist
+        except MNISTNotFound as e:
+            raise ValueError(str(e)) from None
+        run, thread = start_run(session, cfg, data, quality_every=QUALITY_EVERY, init_from=init_model,
+                                foreground=None if on_gpu() else self.foreground)
+        try:
+            sent: dict = {}
+            yield train_outputs(run, session, sent=sent) + (KEEP,)
+            while not run.done.wait(0.25):
+                yield train_outputs(run, session, sent=sent) + (KEEP,)
+            yield train_outputs(run, session, final=True) + (Update(choices=self.model_choices(session)),)
+        finally:
+            run.control.stop()                          # visitor left or the event was cancelled
+            thread.join(timeout=10)
+
+    def control(self, action: str, req: ControlRequest, session_key: str | None = None) -> str:
+        if action not in CONTROL_ACTIONS:
+            raise ValueError(f"unknown control {action!r}")
+        run = self.session(session_key).active()
+        if run is None:
+            raise ValueError("no run is going")
+        if action == "lr":
+            lr_g = check_float("G learning rate", req.lr_g, 1e-6, 0.1)
+            lr_d = check_float("D learning rate", req.lr_d, 1e-6, 0.1)
+            run.control.set_lr(lr_g, lr_d)
+            return f"learning rates set to G {lr_g:g}, D {lr_d:g}"
+        {"pause": run.control.pause, "resume": run.control.resume, "stop": run.control.stop}.get(
+            action, lambda: run.control.request_step(action))()
+        return {"pause": "paused", "resume": "running again", "stop": "stopping"}.get(action, f"step {action}: ok")
+
+    def leave(self, session_key: str | None) -> None:
+        self.sessions.drop(session_key or "anonymous")
+
+
+__all__ = ["Playground", "DEFAULT_MODEL", "RUN_PREFIX", "UPLOAD_PREFIX"]

@@ -1,0 +1,101 @@
+"""The shipped generators in weights/ (and the probe's discriminators fitted to them), loaded
+once and shared by every visitor, with their model-card metrics from weights/metrics.json."""
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from pathlib import Path
+
+import torch
+
+from gan.explore import Explorer
+from gan.sampling import GeneratorModel, load_generator
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
+DEFAULT_MODEL = "cgan"
+
+
+class ModelLibrary:
+    """Pretrained generators from weights/, loaded lazily, with their model-card metrics."""
+
+    def __init__(self, weights_dir: Path = WEIGHTS_DIR, device: str = "cpu"):
+        self.dir = Path(weights_dir)
+        self.device = device
+        self._models: dict[str, tuple[GeneratorModel, Explorer]] = {}
+        self._discriminators: dict[str, tuple[torch.nn.Module, dict]] = {}
+        self._lock = threading.Lock()
+        card = self.dir / "metrics.json"
+        self.metrics = json.loads(card.read_text()) if card.is_file() else {}
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        names = sorted(p.stem for p in self.dir.glob("*.safetensors") if p.stem != "mnist_classifier")
+        return tuple(sorted(names, key=lambda n: (n != DEFAULT_MODEL, n)))
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def shortfalls(self, name: str) -> list[str]:
+        """What the shipped file misses of its preset's goal (empty: at goal, or no card)."""
+        from gan.registry import get_preset, goal_shortfalls
+        m = self.metrics.get(name)
+        return goal_shortfalls(get_preset(name).goal, m) if m else []
+
+    def label(self, name: str) -> str:
+        """The model list's entry: name, description, FID and modes, and any shortfall of its goal."""
+        from gan.registry import get_preset
+        m = self.metrics.get(name, {})
+        score = f" - FID {m['fid_ratio']:.0f}x floor, {m['modes']} modes" if m else ""
+        short = self.shortfalls(name)
+        try:
+            desc = get_preset(name).description
+        except ValueError:
+            return name
+        return f"{name}: {desc}{score}" + (f" - short of its goal: {', '.join(short)}" if short else "")
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(self.label(n), n) for n in self.names()]
+
+    def card_line(self, name: str) -> str:
+        """One line of the model card (metrics.json), with any shortfall named; '' for other models."""
+        m = self.metrics.get(name)
+        if not m:
+            return ""
+        line = (f"FID {m['fid']:.3f} ({m['fid_ratio']:.1f}x the real-data floor), classifier score "
+                f"{m['classifier_score']:.2f}, {m['modes']} modes, precision {m['precision']:.2f}, recall {m['recall']:.2f}")
+        short = self.shortfalls(name)
+        return line + (f". **Short of its goal:** {', '.join(short)}" if short else ". At its goal.")
+
+    def discriminator(self, name: str) -> tuple[torch.nn.Module, dict] | None:
+        """The probe's D for a shipped generator (weights/discriminators/, from ``gan fit-d``), if any."""
+        path = self.dir / "discriminators" / f"{name}.safetensors"
+        if name not in self.names() or not path.is_file():
+            return None
+        with self._lock:
+            if name not in self._discriminators:
+                from gan.discriminators import load_discriminator
+                self._discriminators[name] = load_discriminator(path)
+            return self._discriminators[name]
+
+    def get(self, name: str) -> tuple[GeneratorModel, Explorer]:
+        if name not in self.names():
+            raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(self.names())}")
+        with self._lock:
+            if name not in self._models:
+                model = load_generator(self.dir / f"{name}.safetensors", device=self.device)
+                self._models[name] = (model, Explorer(model))
+            return self._models[name]
+
+
+def warm_up(model_library: "ModelLibrary | None" = None) -> None:
+    """What the first visitor would otherwise wait for: the evaluator's reference features
+    (~10 s on a CPU, needed by the first quality check) and the default model with its slider
+    directions. Best effort: without MNIST the check reports its own error later."""
+    try:
+        if model_library is not None:
+            model_library.get(DEFAULT_MODEL)[1].pca_directions
+        from gan.evaluate import reference
+        reference()
+    except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
+        pass

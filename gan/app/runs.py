@@ -1,0 +1,206 @@
+"""Visitors' sessions and their live training runs. A run trains in its own thread through the
+engine's one ``train`` loop; the ``Run`` record fills in as progress arrives and is what the
+Train tab streams. Runs of all visitors share ``Limits.max_concurrent_runs`` slots (the queue
+lives in the UI framework); a session's runs stop when its tab closes."""
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gan.app.control import RunControl
+from gan.app.limits import Limits, on_gpu
+from gan.config import TrainConfig
+from gan.explore import Explorer
+from gan.registry import get_preset
+from gan.sampling import GeneratorModel, from_trainer, load_generator
+
+DEFAULT_TRAIN_PRESET = "cgan"
+QUALITY_EVERY = 200                     # steps between quick quality checks in the app
+
+
+def app_recipe(preset: str, gpu: bool | None = None) -> TrainConfig:
+    """The preset's recipe as the app offers it: unchanged on a GPU, the preset's lighter
+    ``cpu_recipe`` on a CPU."""
+    gpu = on_gpu() if gpu is None else gpu
+    extra = {} if gpu else dict(get_preset(preset).cpu_recipe)
+    return TrainConfig.for_preset(preset, steps=1, **extra)
+
+
+@dataclass
+class Run:
+    """One training run of one visitor, updated by the training thread."""
+
+    name: str
+    cfg: TrainConfig
+    control: RunControl = field(default_factory=RunControl)
+    history: list[dict] = field(default_factory=list)   # one row per progress report
+    quality: list[dict] = field(default_factory=list)   # quick FID / histogram rows
+    grid: np.ndarray | None = None
+    status: str = "queued"
+    message: str = ""
+    step: int = 0
+    total: int | None = None
+    images_per_sec: float = 0.0
+    elapsed: float = 0.0
+    model: GeneratorModel | None = None                 # sampling copy, refreshed for quality checks
+    explorer: Explorer | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    discriminator: torch.nn.Module | None = None        # CPU copy, for the probe
+
+    def finish(self, status: str, message: str, trainer) -> None:
+        if trainer is not None:
+            self.model = from_trainer(trainer)
+            self.discriminator = copy.deepcopy(trainer.D).float().cpu().eval()
+        self.explorer = Explorer(self.model) if self.model is not None else None
+        self.status, self.message = status, message
+        self.done.set()
+
+
+class Session:
+    """Everything one visitor owns; dropped (and its runs stopped) when the tab closes."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.runs: dict[str, Run] = {}
+        self.uploads: dict[str, tuple[GeneratorModel, Explorer]] = {}
+        self.lock = threading.Lock()
+        self.started = 0                                # runs ever started: names stay unique
+        self.closed = False                             # the visitor left: nothing more to show them
+
+    def add_upload(self, path: str | Path) -> str:
+        """Load a visitor's generator file (safetensors only, size-capped, every tensor checked)
+        and keep it, the oldest dropped beyond the per-visitor cap. Returns its name."""
+        if path is None:
+            raise ValueError("choose a .safetensors file first")
+        path = Path(path)
+        model = load_generator(path, max_bytes=int(self.limits.max_upload_mb * 1e6))
+        name = f"{path.stem[:40]} ({model.preset})"
+        with self.lock:
+            self.uploads.pop(name, None)
+            while len(self.uploads) >= self.limits.max_runs_per_session:
+                del self.uploads[next(iter(self.uploads))]
+            self.uploads[name] = (model, Explorer(model))
+        return name
+
+    def add_run(self, run: Run) -> None:
+        with self.lock:
+            finished = [k for k, r in self.runs.items() if r.done.is_set()]
+            while len(self.runs) >= self.limits.max_runs_per_session and finished:
+                del self.runs[finished.pop(0)]
+            if len(self.runs) >= self.limits.max_runs_per_session:
+                raise ValueError(f"at most {self.limits.max_runs_per_session} runs per visitor; stop one first")
+            self.started += 1
+            run.name = run.name or f"run {self.started} ({run.cfg.preset})"
+            self.runs[run.name] = run
+
+    def active(self) -> Run | None:
+        with self.lock:
+            live = [r for r in self.runs.values() if not r.done.is_set()]
+        return live[-1] if live else None
+
+    def stop_all(self) -> None:
+        self.closed = True
+        for r in list(self.runs.values()):
+            r.control.stop()
+
+
+class SessionStore:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Session:
+        with self._lock:
+            if key not in self._sessions:
+                self._sessions[key] = Session(self.limits)
+            return self._sessions[key]
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            s = self._sessions.pop(key, None)
+        if s is not None:
+            s.stop_all()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+
+def export_run(run: Run, folder: Path) -> Path:
+    """The run's generator as a downloadable safetensors file (written once per run)."""
+    from gan.checkpoint import save_generator
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name)
+    path = Path(folder) / f"{safe}-{id(run)}.safetensors"
+    if not path.exists():
+        save_generator(path, run.model.G.state_dict(), run.model.preset, run.model.mcfg.to_dict(), run.cfg.to_dict(),
+                       run.step)
+    return path
+
+
+def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict:
+    """Small-sample FID ratio and class histogram (the mode-collapse meter)."""
+    from gan.evaluate import score_images
+    labels = torch.arange(n) % 10 if model.conditional else None
+    imgs = torch.from_numpy(model.generate(model.latents(seed, n), labels))
+    s = score_images(imgs, pr=False)
+    return {"fid_ratio": s["fid_ratio"], "modes": s["modes"], "class_hist": s["class_hist"]}
+
+
+def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
+              name: str | None = None, foreground=None) -> tuple[Run, threading.Thread]:
+    """Start ``train`` in a thread; the Run fills in as progress arrives. With a
+    ``gan.app.priority.Foreground``, the run pauses between steps while renders are in flight."""
+    from gan.loop import train, total_steps
+    from gan.training import Trainer
+    run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground))
+    session.add_run(run)
+
+    def progress(p):
+        run.step, run.total, run.elapsed, run.images_per_sec = p.step, p.total_steps, p.elapsed, p.images_per_sec
+        row = {"step": p.step, "elapsed": p.elapsed, "lr_g": p.lr_g, "lr_d": p.lr_d} | p.stats
+        if run.history and run.history[-1]["step"] == p.step:   # the final report repeats the last step
+            run.history[-1] = row
+        else:
+            run.history.append(row)
+        if p.samples is not None:
+            run.grid = p.samples.numpy()
+        if quality_every and p.step and (p.step // quality_every) != ((run.history[-2]["step"] if len(run.history) > 1 else 0) // quality_every):
+            model = from_trainer(trainer)
+            run.quality.append({"step": p.step} | quick_quality(model))
+
+    def body():
+        nonlocal trainer
+        try:
+            trainer = Trainer(cfg, data)
+            if init_from is not None:
+                trainer.G.load_state_dict(init_from.G.state_dict())
+                if trainer.G_ema is not None:
+                    trainer.G_ema.load_state_dict(init_from.G.state_dict())
+            run.total = total_steps(cfg, len(trainer.data))
+            run.status = "running"
+            result = train(progress=progress, trainer=trainer, control=run.control)
+            last_checked = run.quality[-1]["step"] if run.quality else 0
+            if quality_every and result.status in ("finished", "aborted") and trainer.step > last_checked \
+                    and not session.closed:
+                run.status = "checking quality"                # the final figure, not the last periodic one
+                run.quality.append({"step": trainer.step} | quick_quality(from_trainer(trainer)))
+            run.finish(result.status, result.message, result.trainer)
+        except torch.cuda.OutOfMemoryError:
+            run.finish("failed", "the GPU ran out of memory; try a smaller batch", None)
+        except Exception as e:  # noqa: BLE001 - reported to the visitor, never crashes the server
+            run.finish("failed", f"{type(e).__name__}: {e}", None)
+        finally:
+            trainer = None
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    trainer = None
+    thread = threading.Thread(target=body, name=f"train-{uuid.uuid4().hex[:6]}", daemon=True)
+    thread.start()
+    return run, thread

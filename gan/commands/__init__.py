@@ -1,0 +1,38 @@
+"""The command line, ``python -m gan <command>``: one module per subcommand, each with
+``add_parser(sub)``; shared training options in ``options.py``.
+
+Every failure a user can cause (unknown preset, impossible sizes, missing or malformed
+files) ends in one ``error: ...`` line and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gan.data import MNISTNotFound
+
+COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+    p = argparse.ArgumentParser(prog="python -m gan", description="MNIST GAN playground")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"gan.commands.{name}").add_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    args.argv = None if argv is None else list(argv)[1:]
+    try:
+        args.fn(args)
+    except (ValueError, FileNotFoundError, MNISTNotFound, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,103 @@
+"""``python -m gan eval``: FID, classifier score, modes and precision/recall of a generator;
+``--write-metrics`` records the result for a shipped file in weights/metrics.json and
+regenerates the model card's table (weights/README.md) from it."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+CARD_START, CARD_END = "<!-- metrics-table:start -->", "<!-- metrics-table:end -->"
+METRIC_KEYS = ("fid", "fid_ratio", "floor_fid", "classifier_score", "real_classifier_score", "modes", "kl_uniform",
+               "precision", "recall", "class_hist", "cgan_accuracy", "digit", "digit_share")
+
+
+def add_parser(sub) -> None:
+    e = sub.add_parser("eval", help="FID, classifier score, modes, precision/recall vs MNIST test")
+    e.add_argument("--weights", required=True)
+    e.add_argument("--n", type=int, default=10000)
+    e.add_argument("--seed", type=int, default=12345)
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--write-metrics", action="store_true",
+                   help="record the result under the file's preset in metrics.json beside it and rewrite the card's table")
+    e.set_defaults(fn=run)
+
+
+def run(args) -> None:
+    from gan.evaluate import evaluate
+    from gan.sampling import load_generator
+    if not 100 <= args.n <= 60000:
+        raise ValueError(f"--n must be in [100, 60000], got {args.n}")
+    model = load_generator(args.weights)
+    res = evaluate(model, n=args.n, seed=args.seed)
+    if args.write_metrics:
+        weights = Path(args.weights)
+        entry = metrics_entry(res, model.meta)
+        write_metrics(weights.parent, weights.stem, entry)
+        print(f"recorded {weights.stem} in {weights.parent / 'metrics.json'} and the table of {weights.parent / 'README.md'}")
+    if args.json:
+        print(json.dumps(res))
+        return
+    print(format_table(res))
+
+
+def format_table(res: dict) -> str:
+    rows = []
+    for k, v in res.items():
+        if isinstance(v, float):
+            v = f"{v:12.4f}"
+        elif isinstance(v, list):
+            v = " ".join(f"{x:.3f}" for x in v)
+        rows.append(f"{k:22s} {v:>12}" if not isinstance(v, str) or len(v) <= 12 else f"{k:22s} {v}")
+    return "\n".join([f"{'metric':22s} {'value':>12s}"] + rows)
+
+
+def metrics_entry(res: dict, meta: dict) -> dict:
+    """metrics.json's entry for a generator file: its scores and how it was trained (its metadata)."""
+    recipe = meta.get("recipe") or {}
+    entry = {k: res[k] for k in METRIC_KEYS if k in res}
+    return entry | {"device": recipe.get("device"), "train_seconds": recipe.get("train_seconds"),
+                    "epochs": recipe.get("epochs"), "steps": int(meta.get("step", 0)),
+                    "train_command": recipe.get("command"), "ema": bool(meta.get("ema", False))}
+
+
+def write_metrics(weights_dir: Path, name: str, entry: dict) -> None:
+    path = weights_dir / "metrics.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[name] = entry
+    _atomic_write(path, json.dumps(data, indent=1) + "\n")
+    card = weights_dir / "README.md"
+    if card.is_file():
+        _atomic_write(card, with_table(card.read_text(), data))
+
+
+def with_table(card: str, data: dict) -> str:
+    """The card with its metrics table (between the markers) regenerated from ``data``."""
+    if CARD_START not in card or CARD_END not in card:
+        raise ValueError(f"the model card has no {CARD_START} ... {CARD_END} markers for the table")
+    head, rest = card.split(CARD_START, 1)
+    _, tail = rest.split(CARD_END, 1)
+    return head + CARD_START + "\n" + metrics_table(data) + CARD_END + tail
+
+
+def metrics_table(data: dict) -> str:
+    from gan.registry import get_preset, goal_shortfalls
+    lines = ["| preset | trained on | time | epochs | G steps | FID | FID / floor | classifier score | modes "
+             "| precision / recall | conditional | goal | met |", "|---" * 13 + "|"]
+    for name, m in data.items():
+        goal = get_preset(name).goal
+        short = goal_shortfalls(goal, m)
+        cond = (f"acc {m['cgan_accuracy']:.1%}" if "cgan_accuracy" in m else
+                f"digit {m['digit']}: {m['digit_share']:.1%}" if "digit_share" in m else "")
+        goal_text = ", ".join(f"{k} {'<=' if k == 'fid_ratio' else '>='} {v:g}" for k, v in goal.items())
+        lines.append(f"| `{name}` | {m.get('device')} | {m.get('train_seconds')} s | {m.get('epochs')} | {m['steps']} "
+                     f"| {m['fid']:.3f} | **{m['fid_ratio']:.1f}x** | {m['classifier_score']:.2f} | {m['modes']} "
+                     f"| {m['precision']:.2f} / {m['recall']:.2f} | {cond} | {goal_text} "
+                     f"| {'yes' if not short else 'no: ' + ', '.join(short)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

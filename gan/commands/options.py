@@ -1,0 +1,76 @@
+"""Options shared by the subcommands that train (train, bench, gpu-suite): unset ones keep the
+preset's recipe, and ``config_from_args`` turns them into one validated TrainConfig."""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _digits(s: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(c) for c in s.replace(",", " ").split())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"digits must be like '0' or '3,5,8', got {s!r}") from None
+
+
+def _betas(s: str) -> tuple[float, float]:
+    try:
+        a, b = (float(v) for v in s.split(","))
+        return a, b
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"betas must be like '0.5,0.999', got {s!r}") from None
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options every run can set; unset ones keep the preset's recipe."""
+    from gan.losses import LOSSES
+    g = p.add_argument_group("training options (default: the preset's recipe)")
+    g.add_argument("--loss", choices=LOSSES)
+    g.add_argument("--label-smoothing", type=float)
+    g.add_argument("--d-steps", type=int, help="discriminator steps per generator step")
+    g.add_argument("--d-pretrain-steps", type=int)
+    g.add_argument("--gp-weight", type=float)
+    g.add_argument("--optimizer", choices=("adam", "rmsprop"))
+    g.add_argument("--lr-g", type=float)
+    g.add_argument("--lr-d", type=float)
+    g.add_argument("--betas", type=_betas)
+    g.add_argument("--clip-grad", type=float)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--z-dim", type=int)
+    g.add_argument("--z-dist", choices=("normal", "uniform"))
+    g.add_argument("--ema", type=float, help="EMA decay of G (0 = off)")
+    g.add_argument("--digits", type=_digits, help="train on these digits only, e.g. 0 or 3,5,8")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--device", default="auto")
+    g.add_argument("--no-compile", action="store_true")
+    add_amp_option(g)
+    g.add_argument("--model", type=json.loads, default=None, help='architecture overrides as JSON, e.g. \'{"ngf": 32}\'')
+
+
+def add_amp_option(p) -> None:
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
+
+
+def config_from_args(args):
+    from gan.config import TrainConfig
+    model = dict(args.model or {})
+    if args.z_dim is not None:
+        model["z_dim"] = args.z_dim
+    if args.z_dist is not None:
+        model["z_dist"] = args.z_dist
+    overrides = {k: getattr(args, k) for k in ("loss", "label_smoothing", "d_steps", "d_pretrain_steps", "gp_weight",
+                                               "optimizer", "lr_g", "lr_d", "betas", "clip_grad", "batch_size", "ema",
+                                               "digits", "seed", "device", "amp")}
+    if model:
+        overrides["model"] = model
+    if getattr(args, "no_compile", False):
+        overrides["compile"] = False
+    for k in ("steps", "epochs", "seconds", "log_every", "sample_every", "checkpoint_every"):
+        if getattr(args, k, None) is not None:
+            overrides[k] = getattr(args, k)
+    if overrides.get("steps") is None and overrides.get("epochs") is None and overrides.get("seconds") is None:
+        overrides["epochs"] = 1
+    if getattr(args, "out", None):
+        overrides["out_dir"] = str(args.out)
+    return TrainConfig.for_preset(args.preset, **overrides)
