@@ -13,7 +13,7 @@ from gan.app.charts import TRAIN_OUTPUTS, loss_frame, pd_frame
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import on_gpu
-from gan.app.gradio_wiring import endpoint
+from gan.app.gradio_wiring import endpoint, quiet_visitor_errors
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
 from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
 from gan.explore import N_SLIDERS
@@ -21,13 +21,21 @@ from gan.losses import LOSSES
 from gan.registry import preset_names
 
 PLAY = Playground().start()
+quiet_visitor_errors()                  # a visitor's mistake is one log line, not a traceback
 LIMITS = PLAY.limits
 # Digit images travel at their true size as PNG and are enlarged by the browser without smoothing.
 CSS = """
-#samples-grid img, #live-grid img { image-rendering: pixelated; object-fit: contain; }
-#interp-strip img, #probe-seen img { image-rendering: pixelated; }
+#samples-grid img, #live-grid img, #interp-strip img, #probe-seen img {
+    image-rendering: pixelated; width: 100%; height: auto; max-height: 75vh; object-fit: contain; }
+#samples-grid button, #samples-grid .image-frame, #live-grid button, #live-grid .image-frame { width: 100%; }
 @media (max-width: 720px) { #explore-row { flex-direction: column-reverse; } }
 """
+# The probe's sketchpad starts with the brush in hand (Gradio's starts with no tool).
+JS = """() => {
+  const pick = () => document.querySelectorAll('#probe-sketch button[aria-label="Brush"]').forEach(b => {
+    if (!b.dataset.picked) { b.dataset.picked = "1"; b.click(); } });
+  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
+}"""
 
 try:                                    # ZeroGPU hardware on Hugging Face Spaces
     import spaces
@@ -41,7 +49,7 @@ def options(preset):
     try:
         return PLAY.preset_defaults(preset)
     except ValueError as e:
-        raise gr.Error(str(e)) from None
+        raise gr.Error(str(e), print_exception=False) from None
 
 
 def digit_choices():
@@ -88,9 +96,9 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
             gif = gr.File(label="Animated GIF")
         with gr.Accordion("Discriminator probe: draw or upload a digit", open=False):
             with gr.Row():
-                sketch = gr.Sketchpad(label="Draw (white on black, like MNIST)", type="numpy", image_mode="RGBA",
-                                      brush=gr.Brush(default_size=24, colors=["#ffffff"], color_mode="fixed"),
-                                      canvas_size=(280, 280))
+                sketch = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
+                                      brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"),
+                                      canvas_size=(280, 280), elem_id="probe-sketch")
                 upload = gr.File(label="...or upload an image", file_types=["image"], type="filepath")
                 with gr.Column():
                     seen = gr.Image(label="What the models see (28x28)", type="numpy", image_mode="L", format="png",
@@ -130,7 +138,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 control_msg = gr.Markdown()
             with gr.Column(scale=3):
                 status = gr.Markdown("Pick a preset and press **Start training**.")
-                live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png", height=420,
+                live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
                                      interactive=False, elem_id="live-grid")
                 quality = gr.Markdown()
                 hist = gr.BarPlot(pd_frame([], ["digit", "share"]), x="digit", y="share", y_lim=[0, 1],
@@ -183,5 +191,6 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
 demo.queue(max_size=int(os.environ.get("GAN_QUEUE_SIZE", 64)))
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    demo.launch(max_threads=64, max_file_size=int(LIMITS.max_upload_mb * 1e6), css=CSS)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("gan").setLevel(logging.INFO)             # one line per refused visitor input
+    demo.launch(max_threads=64, max_file_size=int(LIMITS.max_upload_mb * 1e6), css=CSS, js=JS)

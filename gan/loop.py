@@ -121,10 +121,10 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
                 break
             since_log += 1
         early = trainer.step in EARLY_SAMPLES and trainer.step != history[-1].step
-        if since_log < cfg.log_every and not early:
+        timed = cfg.sample_seconds > 0 and time.perf_counter() - last_grid_t >= cfg.sample_seconds
+        if since_log < cfg.log_every and not (early or timed) or trainer.step == history[-1].step:
             continue
         since_log = 0
-        timed = cfg.sample_seconds > 0 and time.perf_counter() - last_grid_t >= cfg.sample_seconds
         p = report(samples=early or timed or trainer.step % cfg.sample_every < cfg.log_every)
         if not (all(math.isfinite(v) for v in p.stats.values() if v is not None) and trainer.weights_finite()):
             trainer.restore(snapshot)

@@ -25,6 +25,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than a few seconds (still part of the default run)")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU (skipped without one)")
     config.addinivalue_line("markers", "browser: drives Debian's Chromium")
+    # Gradio's queue calls two pandas APIs that pandas 3 deprecates (gradio/queueing.py); not ours to fix
+    config.addinivalue_line("filterwarnings", "ignore:'future.no_silent_downcasting' is deprecated")
+    config.addinivalue_line("filterwarnings", "ignore:The copy keyword is deprecated")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -95,7 +98,7 @@ def server(tmp_path_factory):
     import app
     app.PLAY.warm_up.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
-                                css=app.CSS)
+                                css=app.CSS, js=app.JS)
     yield app, url
     app.demo.close()
 

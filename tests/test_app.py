@@ -48,6 +48,7 @@ def test_training_streams_to_the_end_with_growing_curves(client):
         if isinstance(out[2], dict) and "data" in out[2]:      # unchanged plots are not re-sent
             sizes.append(len(out[2]["data"]))
     assert "finished" in statuses[-1] and "Step 60/60" in statuses[-1]
+    assert "at step 60;" in job.outputs()[-1][5]                # a quality check of the finished model
     assert len(sizes) >= 3 and sizes[-1] > sizes[0] and sizes == sorted(sizes), (sizes, kinds)
     assert job.outputs()[-1][1] is not None                     # the sample grid
 
@@ -156,3 +157,111 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
     while any(s is mine[0] for s in app.PLAY.sessions._sessions.values()) and time.time() - t0 < 30:
         time.sleep(0.2)
     assert all(s is not mine[0] for s in app.PLAY.sessions._sessions.values())   # its state is gone
+
+
+@pytest.fixture
+def page(server, chromium):
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1200})
+        finally:
+            browser.close()
+
+
+# every change of the live grid's picture, timed in the browser
+WATCH_LIVE_GRID = """() => {
+  window.gridChanges = [];
+  const seen = new Set();
+  const note = () => document.querySelectorAll('#live-grid img').forEach(img => {
+    if (img.src && !seen.has(img.src)) { seen.add(img.src); window.gridChanges.push(performance.now()); } });
+  new MutationObserver(note).observe(document.body, {subtree: true, childList: true, attributes: true,
+                                                     attributeFilter: ['src']});
+}"""
+
+
+@pytest.mark.browser
+def test_start_at_once_first_picture_within_2s_then_2_updates_a_second(server, page):
+    """A visitor who clicks Start as soon as the page shows (no waiting for anything to load)
+    gets a run with the preset's options, its first picture within 2 s, then >= 2 new
+    pictures a second; Pause shows as paused."""
+    from playwright.sync_api import expect
+    page.goto(server[1])
+    page.get_by_role("tab", name="Train").click()
+    page.evaluate(WATCH_LIVE_GRID)
+    t_click = page.evaluate("performance.now()")
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text("images/s").first).to_be_visible(timeout=30000)
+    expect(page.get_by_text("Error")).to_have_count(0)
+    page.wait_for_function("window.gridChanges.length >= 1", timeout=30000)
+    first = page.evaluate("window.gridChanges[0]") - t_click
+    page.wait_for_timeout(4000)
+    changes = page.evaluate("window.gridChanges")
+    window = [t for t in changes if t >= changes[0] + 1000]            # a 3 s window after the first second
+    rate = len([t for t in window if t < changes[0] + 4000]) / 3.0
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text(re.compile(r"run \d+ \(cgan\)\*\* - paused|- paused\.")).first).to_be_visible(timeout=10000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("aborted").first).to_be_visible(timeout=30000)
+    assert first <= 2000, f"first picture {first:.0f} ms after the click"
+    assert rate >= 2, f"{rate:.1f} new pictures a second ({len(changes)} in all)"
+
+
+@pytest.mark.browser
+def test_download_is_the_grid_on_screen_and_the_probe_draws_at_once(server, page):
+    from playwright.sync_api import expect
+    page.goto(server[1])
+    grid = page.locator("#samples-grid img").first
+    expect(grid).to_be_visible(timeout=30000)
+    page.get_by_role("button", name="Reseed").click()
+    page.wait_for_timeout(500)
+    link = page.locator("#samples-grid a[download]").first
+    expect(link).to_have_attribute("href", grid.get_attribute("src"), timeout=15000)   # one click, this picture
+    page.get_by_text("Discriminator probe").click()
+    canvas = page.locator("#probe-sketch canvas").first
+    expect(canvas).to_be_visible(timeout=15000)
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x, y)
+    page.mouse.down()                                        # no tool picked first: the brush is in hand
+    for i in range(1, 11):
+        page.mouse.move(x, y + i * box["height"] * 0.06)
+    page.mouse.up()
+    page.get_by_role("button", name="Probe", exact=True).click()
+    expect(page.locator("#probe-seen img").first).to_be_visible(timeout=15000)
+    expect(page.get_by_text("Real or generated?").first).to_be_visible(timeout=15000)
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_picture_comes_before_the_sliders(server, chromium):
+    from playwright.sync_api import expect, sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(server[1])
+            grid = page.locator("#samples-grid img").first
+            expect(grid).to_be_visible(timeout=30000)
+            slider = page.get_by_label("number input for Direction 1")
+            assert grid.bounding_box()["y"] < slider.bounding_box()["y"]
+            assert grid.bounding_box()["y"] < 844                   # in the first screenful
+        finally:
+            browser.close()
+
+
+def test_the_page_is_built_with_every_training_option_filled_in(server):
+    """The Options fields carry the default preset's values in the page itself (no load event
+    fills them), and the class histogram's axis starts at 0 so a missing digit shows."""
+    from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
+    app = server[0]
+    props = {c.get("props", {}).get("label"): c["props"] for c in app.demo.config["components"]}
+    r = app_recipe(DEFAULT_TRAIN_PRESET)
+    assert props["Loss"]["value"] == r.loss and props["Optimizer"]["value"] == r.optimizer
+    assert props["G learning rate"]["value"] == r.lr_g and props["D learning rate"]["value"] == r.lr_d
+    assert props["Batch size"]["value"] == r.batch_size and props["EMA of G"]["value"] == r.ema
+    hist = next(v for k, v in props.items() if k and k.startswith("Class histogram"))
+    assert hist["y_lim"][0] == 0

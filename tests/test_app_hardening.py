@@ -207,3 +207,29 @@ def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
         assert "aborted" in _final(j)[0]
     for c in clients:
         c.close()
+
+
+def test_visitor_mistakes_are_one_log_line_not_a_traceback(client, capfd, tmp_path):
+    from gradio_client import handle_file
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not weights at all")
+    capfd.readouterr()
+    calls = [lambda: client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_pause"),  # no run going
+             lambda: client.predict(**_train(length=-5), api_name="/train"),                           # a bound
+             lambda: client.predict(**_train(lr_g="fast"), api_name="/train"),                         # a wrong type
+             lambda: client.predict(path=handle_file(str(bad)), api_name="/upload_weights")]
+    for call in calls:
+        with pytest.raises(AppError):
+            call()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err[-2000:]
+
+
+def test_a_real_fault_still_prints_its_traceback(capsys):
+    from gan.app.gradio_wiring import _OneLineForVisitorErrors
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        _OneLineForVisitorErrors.print_exc()
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err

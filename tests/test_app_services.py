@@ -175,3 +175,33 @@ def test_a_finished_run_downloads_as_a_generator_file(fake_digits, tmp_path):
     assert path.name.startswith("run_1__cgan_") and runs.export_run(run, tmp_path) == path
     loaded = load_generator(path)
     assert loaded.preset == "cgan" and np.array_equal(loaded.sample(3, 10, 4), run.model.sample(3, 10, 4))
+
+
+def test_a_train_request_with_empty_options_gets_the_presets_recipe():
+    from gan.app.requests import TrainRequest
+    lim = app_limits.Limits(1, 60, 100, 20, 2)
+    for preset in ("cgan", "one-digit", "wgan-gp"):
+        recipe = runs.app_recipe(preset)
+        cfg = TrainRequest(preset=preset, length_kind="steps", length=30).to_config(lim, recipe)
+        for k in ("loss", "optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "label_smoothing", "ema", "digits", "model"):
+            assert getattr(cfg, k) == getattr(recipe, k), (preset, k)
+        assert cfg.steps == 30 and cfg.seconds == 60                 # the server's cap bounds every run
+    cfg = TrainRequest(preset="cgan", lr_g="", batch=64, digits=["3", 5]).to_config(lim, runs.app_recipe("cgan"))
+    assert cfg.lr_g == runs.app_recipe("cgan").lr_g and cfg.batch_size == 64 and cfg.digits == (3, 5)
+
+
+def test_the_final_quality_check_describes_the_finished_model(fake_digits, monkeypatch):
+    checked = []
+    monkeypatch.setattr(runs, "quick_quality", lambda model, n=500, seed=4242: checked.append(model) or
+                        {"fid_ratio": 9.0, "modes": 10, "class_hist": [0.1] * 10})
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
+    run, thread = runs.start_run(session, tiny_config("dcgan", steps=7), fake_digits, quality_every=5)
+    thread.join(30)
+    assert [q["step"] for q in run.quality] == [5, 7] and run.status == "finished"
+
+
+def test_paused_runs_say_so():
+    run = runs.Run(name="r", cfg=tiny_config("dcgan"), status="running")
+    assert "- running." in charts.status_line(run)
+    run.control.pause()
+    assert "- paused." in charts.status_line(run) and "ETA" not in charts.status_line(run)

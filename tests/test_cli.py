@@ -105,6 +105,14 @@ def test_eval_write_metrics_records_the_file_and_rewrites_the_card(trained, tmp_
     assert "| old table |" not in card and card.endswith("more text\n")
 
 
+def test_eval_prints_an_aligned_table(trained, capsys):
+    assert run("eval", "--weights", str(trained / "g16.safetensors"), "--n", "200") == 0
+    rows = capsys.readouterr().out.strip().splitlines()
+    numbers = [r for r in rows[1:] if not r.startswith("class_hist")]
+    assert len({len(r) for r in [rows[0]] + numbers}) == 1, rows           # one width: values end in one column
+    assert all("[" not in r for r in rows)                                  # lists printed as plain numbers
+
+
 def test_shipped_cgan_digit_sampling(tmp_path):
     assert run("sample", "--weights", str(ROOT / "weights" / "cgan.safetensors"), "--n", "5", "--digit", "4",
                "--out", str(tmp_path / "four.npy")) == 0

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
+import traceback
 
 import gradio as gr
+from gradio.exceptions import ComponentProcessingError
 
 from gan.app.requests import fields_of
 from gan.app.updates import KEEP, Update
@@ -34,7 +37,7 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
 
     def refuse(e: ValueError) -> gr.Error:
         log.info("refused %s: %s", name, e)
-        return gr.Error(str(e))
+        return gr.Error(str(e), print_exception=False)
 
     def fn(*args):
         try:
@@ -57,3 +60,29 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
     wrapped.__annotations__ = {"request": gr.Request}     # Gradio injects the request by this annotation
     wrapped.__name__ = name
     return wrapped
+
+
+class _OneLineForVisitorErrors:
+    """Stands in for the ``traceback`` module inside Gradio's server modules: a visitor's bad
+    input (a gr.Error, or a value a component refused) is logged in one line; every other
+    exception still prints its full traceback."""
+
+    def __getattr__(self, name):
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*args, **kwargs):
+        e = sys.exc_info()[1]
+        if isinstance(e, (gr.Error, ComponentProcessingError)):
+            log.info("refused input: %s", " ".join(str(e).split())[:300])
+        else:
+            traceback.print_exc(*args, **kwargs)
+
+
+def quiet_visitor_errors() -> None:
+    import gradio.queueing
+    import gradio.routes
+    import gradio.utils
+    for module in (gradio.queueing, gradio.routes, gradio.utils):
+        if getattr(module, "traceback", None) is traceback:
+            module.traceback = _OneLineForVisitorErrors()

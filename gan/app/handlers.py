@@ -44,12 +44,19 @@ class Playground:
         self.foreground = Foreground()        # on a CPU, training yields to slider renders between steps
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.warm_up = threading.Thread(target=warm_up, args=(self.library,), name="warm-up", daemon=True)
+        self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
 
     def start(self) -> "Playground":
         """Warm what the first visitor would wait for (evaluator features, default model), in the background."""
         self.warm_up.start()
         return self
+
+    def _warm(self) -> None:
+        warm_up(self.library)
+        try:
+            self.mnist                          # the first Start then trains at once
+        except MNISTNotFound:
+            pass                                # reported to the visitor who starts a run
 
     @functools.cached_property
     def mnist(self):
