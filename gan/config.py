@@ -38,6 +38,8 @@ class TrainConfig:
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     amp: bool | None = None            # bf16 autocast; None = on for cuda and CPUs with native bf16
     compile: bool | None = None        # torch.compile G and D; None = on for cuda when it applies
+    cuda_graph: bool | None = None     # the whole step in one CUDA graph (gan/fused_step.py); None = on for cuda;
+                                       # True on a CPU runs the same step body uncaptured
     channels_last: bool | None = None  # NHWC activations; None = on for CPUs (oneDNN's native layout:
                                        # 3x faster for cs231n, neutral elsewhere), off for cuda (inductor
                                        # mis-strides ConvTranspose2d on 1x1 inputs with it, torch 2.11)
@@ -87,7 +89,7 @@ class TrainConfig:
                             ("device", str), ("out_dir", (str, type(None)))):
             if not isinstance(getattr(self, name), kinds):
                 raise ValueError(f"{name} has the wrong type: {getattr(self, name)!r}")
-        for name in ("amp", "compile", "channels_last"):
+        for name in ("amp", "compile", "channels_last", "cuda_graph"):
             if getattr(self, name) not in (None, True, False):
                 raise ValueError(f"{name} must be true, false or unset, got {getattr(self, name)!r}")
         get_loss(self.loss)

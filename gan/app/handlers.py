@@ -31,6 +31,7 @@ from gan.registry import get_preset
 RUN_PREFIX = "my "
 UPLOAD_PREFIX = "upload: "
 CONTROL_ACTIONS = ("pause", "resume", "stop", "d", "g", "both", "lr")
+FRAME_GAP = 0.1                         # seconds between two frames of a run's stream, at least
 
 
 class Playground:
@@ -52,6 +53,8 @@ class Playground:
         return self
 
     def _warm(self) -> None:
+        import torch
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first optimizer imports torch._dynamo: ~2 s
         warm_up(self.library)
         try:
             self.mnist                          # the first Start then trains at once
@@ -169,8 +172,12 @@ class Playground:
         try:
             sent: dict = {}
             yield train_outputs(run, session, sent=sent) + (KEEP,)
-            while not run.done.wait(0.25):
-                yield train_outputs(run, session, sent=sent) + (KEEP,)
+            while not run.done.is_set():
+                run.changed.wait(0.5)                   # a new picture goes out as soon as it exists,
+                run.changed.clear()                     # the status line at least twice a second
+                if not run.done.is_set():
+                    yield train_outputs(run, session, sent=sent) + (KEEP,)
+                    time.sleep(FRAME_GAP)
             yield train_outputs(run, session, final=True) + (Update(choices=self.model_choices(session)),)
         finally:
             run.control.stop()                          # visitor left or the event was cancelled

@@ -51,6 +51,7 @@ class Run:
     model: GeneratorModel | None = None                 # sampling copy, refreshed for quality checks
     explorer: Explorer | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    changed: threading.Event = field(default_factory=threading.Event)  # a new grid or report to show
     discriminator: torch.nn.Module | None = None        # CPU copy, for the probe
 
     def finish(self, status: str, message: str, trainer) -> None:
@@ -60,6 +61,7 @@ class Run:
         self.explorer = Explorer(self.model) if self.model is not None else None
         self.status, self.message = status, message
         self.done.set()
+        self.changed.set()
 
 
 class Session:
@@ -170,6 +172,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             run.history.append(row)
         if p.samples is not None:
             run.grid = p.samples.numpy()
+        run.changed.set()
         if quality_every and p.step and (p.step // quality_every) != ((run.history[-2]["step"] if len(run.history) > 1 else 0) // quality_every):
             model = from_trainer(trainer)
             run.quality.append({"step": p.step} | quick_quality(model))
