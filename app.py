@@ -12,7 +12,7 @@ from gan.app import explanations as say
 from gan.app.charts import TRAIN_OUTPUTS, loss_frame, pd_frame
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
-from gan.app.limits import on_gpu
+from gan.app.limits import gpu_duration, on_gpu
 from gan.app.gradio_wiring import endpoint, quiet_visitor_errors
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
 from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
@@ -39,7 +39,7 @@ JS = """() => {
 
 try:                                    # ZeroGPU hardware on Hugging Face Spaces
     import spaces
-    gpu = spaces.GPU(duration=int(LIMITS.max_run_seconds) + 30)
+    gpu = spaces.GPU(duration=gpu_duration(LIMITS))
 except ImportError:
     def gpu(fn):
         return fn

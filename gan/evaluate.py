@@ -61,7 +61,7 @@ def score_images(images_u8, n_ref: int = 10000, labels=None, pr: bool = True) ->
 
 
 def evaluate(model: GeneratorModel, n: int = 10000, seed: int = 12345, batch: int = 1000, pr: bool = True,
-             digit: int | None = None) -> dict:
+             digit: int | None = None, n_ref: int = 10000) -> dict:
     """Sample ``n`` digits (seeded) and score them. Conditional models get balanced labels."""
     images, labels = [], []
     for i in range(0, n, batch):
@@ -74,7 +74,7 @@ def evaluate(model: GeneratorModel, n: int = 10000, seed: int = 12345, batch: in
         if y is not None:
             labels.append(y)
     images = torch.cat(images)
-    out = score_images(images, n_ref=10000, labels=torch.cat(labels) if labels else None, pr=pr)
+    out = score_images(images, n_ref=n_ref, labels=torch.cat(labels) if labels else None, pr=pr)
     if model.conditional:
         out["cgan_accuracy"] = out.pop("label_accuracy")
     digits = (model.meta.get("train_config") or {}).get("digits")

@@ -42,6 +42,7 @@ class Preset:
     cpu_recipe: dict[str, Any] = field(default_factory=dict)  # the app's overrides on a CPU ("model": widths...)
     tiny_model: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides that train in ms (tests, smoke runs)
     goal: dict[str, float] = field(default_factory=dict)  # what its shipped weights must reach (see goal_shortfalls)
+    gpu_recipe: dict[str, Any] = field(default_factory=dict)  # the GPU suite's overrides for the shipped weights
 
     def model_config(self, **overrides: Any) -> ModelConfig:
         return make_model_config(self.config_cls, overrides)

@@ -19,6 +19,17 @@ def on_gpu() -> bool:
     return torch.cuda.is_available()
 
 
+def zero_gpu() -> bool:
+    """On Hugging Face ZeroGPU hardware: CUDA exists only inside ``spaces.GPU`` functions, in a
+    forked worker; the main process must not initialise it, and torch.compile is unsupported."""
+    return bool(os.environ.get("SPACES_ZERO_GPU"))
+
+
+def gpu_duration(limits: "Limits") -> int:
+    """Seconds a ZeroGPU lease for one training run asks for: the run cap plus start and the final check."""
+    return int(limits.max_run_seconds) + 30
+
+
 def _env_num(name: str, default: float, lo: float, hi: float) -> float:
     raw = os.environ.get(name)
     try:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gan.app.control import RunControl
-from gan.app.limits import Limits, on_gpu
+from gan.app.limits import Limits, on_gpu, zero_gpu
 from gan.config import TrainConfig
 from gan.explore import Explorer
 from gan.registry import get_preset
@@ -29,6 +29,8 @@ def app_recipe(preset: str, gpu: bool | None = None) -> TrainConfig:
     ``cpu_recipe`` on a CPU."""
     gpu = on_gpu() if gpu is None else gpu
     extra = {} if gpu else dict(get_preset(preset).cpu_recipe)
+    if zero_gpu():
+        extra["compile"] = False                       # unsupported in ZeroGPU's forked workers
     return TrainConfig.for_preset(preset, steps=1, **extra)
 
 

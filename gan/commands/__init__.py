@@ -12,7 +12,7 @@ import sys
 
 from gan.data import MNISTNotFound
 
-COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d")
+COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d", "gpu_suite", "adopt")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,7 +45,8 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
         _sync(trainer.device)
         rates.append((trainer.d_step_count - d0) * cfg.batch_size / (time.perf_counter() - t0))
     return {"what": "engine", "preset": preset, "device": str(trainer.device), "batch": cfg.batch_size,
-            "amp": trainer.amp, "compiled": trainer.G_fwd is not trainer.G,
+            "amp": trainer.amp, "compiled": trainer.G_fwd is not trainer.G, "step_mode": trainer.step_mode,
+            "step_note": trainer.step_note,
             "images_per_sec": statistics.median(rates), "repeats": [round(r) for r in rates]}
 
 
@@ -68,12 +69,12 @@ def _torchvision_root(data_dir=None) -> str:
 
 
 def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, seconds: float = 3.0,
-                   workers: int = 2, data_dir=None) -> dict:
+                   workers: int = 2, data_dir=None, model: dict | None = None) -> dict:
     """The conventional tutorial loop, same networks / loss / optimizer / batch, eager fp32."""
     from torchvision import datasets, transforms
     from gan.losses import get_loss
     from gan.training import make_optimizer, resolve_device
-    cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch)
+    cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch, model=model)
     dev = resolve_device(device)
     mcfg = cfg.model_config()
     G, D = (m.to(dev) for m in mcfg.build())

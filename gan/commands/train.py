@@ -25,15 +25,49 @@ def add_parser(sub) -> None:
     t.add_argument("--checkpoint-every", type=int)
     t.add_argument("--quiet", action="store_true")
     t.add_argument("--export", help="also write a float16 generator-only file here (for weights/)")
+    t.add_argument("--stop-at-goal", type=float, metavar="SECONDS",
+                   help="every SECONDS of training, score 2,000 samples; stop once the preset's goal is met")
     add_train_options(t)
     t.set_defaults(fn=run)
+
+
+class GoalWatch:
+    """Scores the run's sampling generator every ``every`` seconds of training (quick metrics on
+    2,000 samples; the time they take counts as the run's) and says when the preset's goal is
+    met, so a run stops at its goal instead of its time limit."""
+
+    def __init__(self, trainer, every: float, n: int = 2000, log=print):
+        from gan.registry import get_preset
+        self.goal, self.every, self.n, self.log = get_preset(trainer.cfg.preset).goal, every, n, log
+        self.next, self.checks, self.trainer = every, [], trainer
+
+    def progress(self, p) -> None:
+        if p.elapsed < self.next or p.status != "running":
+            return
+        from gan.evaluate import evaluate
+        from gan.registry import goal_shortfalls
+        from gan.sampling import from_trainer
+        model = from_trainer(self.trainer)
+        model.meta["train_config"] = self.trainer.cfg.to_dict()
+        m = evaluate(model, n=self.n, pr=False)
+        short = goal_shortfalls(self.goal, m)
+        self.checks.append({"seconds": round(p.elapsed, 1), "step": p.step, "fid_ratio": round(m["fid_ratio"], 2),
+                            "modes": m["modes"], "short": short})
+        if self.log:
+            self.log(f"\n  goal check at {p.elapsed:.0f}s, step {p.step}: FID {m['fid_ratio']:.1f}x floor, "
+                     f"{m['modes']} modes - {'goal met' if not short else 'short: ' + ', '.join(short)}")
+        self.next = p.elapsed + self.every
+
+    def reached(self) -> bool:
+        return bool(self.checks) and not self.checks[-1]["short"]
 
 
 def run(args) -> None:
     from tqdm import tqdm
 
     from gan.data import load_mnist
-    from gan.loop import train
+    from gan.loop import resume_trainer, train
+    from gan.training import Trainer
     from gan.sampling import to_pil
     cfg = config_from_args(args)
     data = load_mnist("train", args.data, download=args.download)
@@ -70,13 +104,17 @@ def run(args) -> None:
                     writer.add_scalar(f"train/{k}", v, p.step)
             writer.add_scalar("train/images_per_sec", p.images_per_sec, p.step)
 
-    result = train(cfg, progress=progress, data=data, resume=args.resume)
+    trainer = resume_trainer(cfg, args.resume, data) if args.resume else Trainer(cfg, data)
+    watch = GoalWatch(trainer, args.stop_at_goal, log=None if args.quiet else print) if args.stop_at_goal else None
+    hook = progress if watch is None else (lambda p: (progress(p), watch.progress(p)))
+    result = train(progress=hook, trainer=trainer, abort=watch.reached if watch else None)
     bar.close()
     if writer is not None:
         writer.close()
     recipe = {"command": "python -m gan train " + " ".join(sys.argv[2:] if args.argv is None else args.argv),
               "device": str(result.trainer.device), "train_seconds": round(result.history[-1].elapsed, 1),
-              "epochs": round(result.trainer.epoch, 2), "status": result.status}
+              "epochs": round(result.trainer.epoch, 2), "status": result.status,
+              "step_mode": result.trainer.step_mode} | ({"goal_checks": watch.checks} if watch else {})
     result.trainer.export_generator(out / "generator.safetensors", extra={"recipe": recipe})
     if args.export:
         result.trainer.export_generator(args.export, extra={"recipe": recipe}, half=True)

@@ -85,5 +85,6 @@ register(Preset(
                 batch_size=50, d_pretrain_steps=300),
     reference="seed 003 (a TensorFlow conv GAN in the cs231n assignment's style)",
     goal={"fid_ratio": 12, "modes": 10},
+    gpu_recipe={"ema": 0.999},
     tiny_model={"z_dim": 16},
 ))

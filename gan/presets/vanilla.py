@@ -58,5 +58,6 @@ register(Preset(
     recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), batch_size=64),
     reference="eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
     goal={"fid_ratio": 7, "modes": 10},
+    gpu_recipe={"ema": 0.999},
     tiny_model={"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16},
 ))

@@ -1,0 +1,273 @@
+"""``python -m gan gpu-suite --out DIR [--budget-s 540] [--device cuda|cpu] [--smoke]``: everything
+this repository needs a GPU for, in one call that ends inside its budget whatever happens.
+
+Parts, each with its share of the budget (a part that fails is reported and the rest go on):
+  tests   ``pytest -m gpu`` (graph step vs eager for every preset, bf16, EMA, lr changes)
+  bench   the engine at batch 128 and 1024 in each step mode, and the conventional loop at 128
+  train   every preset at once, one process each, with its GPU recipe (``Preset.gpu_recipe``),
+          scored every few seconds and stopped at its goal (``train --stop-at-goal``)
+  finish  each generator evaluated (10,000 samples), its probe D fitted, its sample grid drawn,
+          its metrics.json entry written with the exact command, device, steps and seconds
+Output in DIR: report.json, report.md and bundle-N.tar (at most 15 MiB each: weights/,
+weights/discriminators/, weights/samples/, metrics.json, logs/). ``python -m gan adopt DIR``
+puts the generators that beat the shipped ones into weights/ (see weights/README.md).
+``--smoke --device cpu --budget-s 60`` runs the same path on tiny models (part of the tests).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+SHARES = {"tests": 0.10, "bench": 0.15, "train": 0.55, "finish": 0.20}
+TAR_LIMIT = 15 * 2**20
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("gpu-suite", help="all GPU work in one call: GPU tests, benchmarks, training the shipped weights")
+    p.add_argument("--out", required=True, help="where report.json, report.md and bundle-N.tar go")
+    p.add_argument("--budget-s", type=float, default=540, help="the whole call ends within this (default 540)")
+    p.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    p.add_argument("--smoke", action="store_true", help="tiny models and lengths: the same path in a minute")
+    p.add_argument("--presets", help="comma-separated subset (default: every registered preset)")
+    p.set_defaults(fn=run)
+
+
+def run(args) -> None:
+    from gan.registry import preset_names
+    if not 20 <= args.budget_s <= 3600:
+        raise ValueError(f"--budget-s must be in [20, 3600], got {args.budget_s}")
+    presets = args.presets.split(",") if args.presets else preset_names()
+    unknown = sorted(set(presets) - set(preset_names()))
+    if unknown:
+        raise ValueError(f"unknown preset(s) {unknown}")
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda: no CUDA GPU here (use --device cpu --smoke for the CPU check)")
+    report = Suite(Path(args.out), args.budget_s, args.device, args.smoke, presets).run()
+    print(Path(args.out) / "report.md")
+    print(render_markdown(report))
+
+
+class Suite:
+    def __init__(self, out: Path, budget: float, device: str, smoke: bool, presets: list[str]):
+        self.out, self.budget, self.device, self.smoke, self.presets = out, budget, device, smoke, presets
+        self.work = Path(tempfile.mkdtemp(prefix="gpu-suite-"))
+        self.n_ref = 1000 if smoke else 10000          # test images the metrics compare with
+        self.t0 = time.perf_counter()
+        self.report = {"device": device, "smoke": smoke, "budget_s": budget, "presets": presets,
+                       "started": time.strftime("%Y-%m-%d %H:%M:%S"), "parts": {}}
+
+    def left(self) -> float:
+        return self.budget - (time.perf_counter() - self.t0)
+
+    def run(self) -> dict:
+        import threading
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.children: list[subprocess.Popen] = []
+        self.lock = threading.Lock()
+        watchdog = threading.Timer(max(1.0, self.budget - 2.0), self._cut)   # the budget holds whatever happens
+        watchdog.daemon = True
+        watchdog.start()
+        self.report["gpu"] = _gpu_name(self.device)
+        for name, fn in (("tests", self.tests), ("bench", self.bench), ("train", self.train), ("finish", self.finish)):
+            limit = max(1.0, min(SHARES[name] * self.budget, self.left() - 5))
+            t = time.perf_counter()
+            try:
+                entry = {"status": "ok"} | fn(limit)
+            except Exception as e:  # noqa: BLE001 - a failed part is reported, the rest goes on
+                entry = {"status": "failed", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+            self.report["parts"][name] = entry | {"seconds": round(time.perf_counter() - t, 1), "limit_s": round(limit, 1)}
+        watchdog.cancel()
+        self._write()
+        return self.report
+
+    def _write(self) -> None:
+        with self.lock:
+            self.report["seconds"] = round(time.perf_counter() - self.t0, 1)
+            self.report["bundles"] = pack(self.work, self.out)
+            (self.out / "report.json").write_text(json.dumps(self.report, indent=1) + "\n")
+            (self.out / "report.md").write_text(render_markdown(self.report))
+
+    def _cut(self) -> None:
+        """At the end of the budget: stop the runs, write what there is, and end the process."""
+        for p in self.children:
+            p.kill()
+        self.report["cut"] = "the budget ran out: the parts after the last one listed did not finish"
+        self._write()
+        print(self.out / "report.md", flush=True)
+        os._exit(0)
+
+    # ------------------------------------------------------------------ parts
+    def tests(self, limit: float) -> dict:
+        where = ["tests/test_fused_step.py"] if self.smoke else ["tests"]
+        cmd = [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", *where]
+        p = _run(cmd, limit, self.work / "logs" / "gpu-tests.log")
+        summary = p["tail"].strip().splitlines()[-1] if p["tail"].strip() else ""
+        return {"command": " ".join(cmd[1:]), "returncode": p["returncode"], "summary": summary,
+                "status": "ok" if p["returncode"] in (0, 5) else "failed"}   # 5: none ran (no GPU here)
+
+    def bench(self, limit: float) -> dict:
+        from gan.commands.bench import bench_baseline, bench_engine
+        from gan.data import load_mnist
+        from gan.registry import get_preset
+        data = load_mnist("train")
+        tiny = {"model": get_preset("dcgan").tiny_model} if self.smoke else {}
+        batches = (16,) if self.smoke else (128, 1024)
+        modes = {"eager": dict(compile=False, cuda_graph=False), "compiled": dict(compile=None, cuda_graph=False),
+                 "graph": dict(compile=None, cuda_graph=True)}
+        each = limit / (len(batches) * len(modes) + 1) * 0.5            # warm-up and compilation take the rest
+        rows = []
+        for b in batches:
+            for mode, kw in modes.items():
+                try:
+                    r = bench_engine("dcgan", self.device, b, seconds=each, repeats=3, warmup=5 if self.smoke else 30,
+                                     data=data, **kw, **tiny)
+                    rows.append(r | {"asked": mode})
+                except Exception as e:  # noqa: BLE001 - one mode failing is a result too
+                    rows.append({"asked": mode, "batch": b, "error": f"{type(e).__name__}: {e}"})
+        base = bench_baseline("dcgan", self.device, batches[0], seconds=each, workers=0 if self.smoke else 4, **tiny)
+        best = max((r["images_per_sec"] for r in rows if r.get("batch") == batches[0] and "images_per_sec" in r),
+                   default=0.0)
+        return {"engine": rows, "baseline": base, "speedup_at_batch": batches[0],
+                "speedup": round(best / base["images_per_sec"], 2) if base["images_per_sec"] else None}
+
+    def train(self, limit: float) -> dict:
+        import threading
+
+        from gan.evaluate import reference
+        # process start, MNIST, export: a fixed allowance on a GPU machine, most of the time on 2 CPU cores
+        seconds = max(2.0, limit * 0.35 if self.smoke else limit - 60)
+        procs = {}
+        for name in self.presets:
+            cmd = train_command(name, seconds, self.device, self.smoke, self.work)
+            log = self.work / "logs" / f"train-{name}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            procs[name] = (cmd, subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT))
+            self.children.append(procs[name][1])
+        # the evaluator's reference features, for the finish part, while the runs train
+        warm = threading.Thread(target=reference, args=(self.n_ref,), daemon=True)
+        warm.start()
+        deadline = time.perf_counter() + limit
+        runs = {}
+        for name, (cmd, proc) in procs.items():
+            try:
+                rc = proc.wait(timeout=max(0.1, deadline - time.perf_counter()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                rc = "killed at the part's limit"
+            runs[name] = {"command": "python -m gan " + " ".join(cmd[3:]), "returncode": rc,
+                          "exported": (self.work / "weights" / f"{name}.safetensors").is_file()}
+        warm.join(max(0.1, deadline - time.perf_counter()))
+        return {"runs": runs, "seconds_each": round(seconds, 1), "concurrency": "one process per preset, all at once"}
+
+    def finish(self, limit: float) -> dict:
+        from gan.commands.evaluate import metrics_entry
+        from gan.discriminators import export_discriminator, fit_discriminator
+        from gan.evaluate import evaluate
+        from gan.sampling import load_generator, make_grid, to_pil
+        from gan.data import load_mnist
+        deadline, done = time.perf_counter() + limit, {}
+        metrics, data = {}, load_mnist("train")
+        for name in self.presets:
+            path = self.work / "weights" / f"{name}.safetensors"
+            if not path.is_file() or time.perf_counter() > deadline:
+                done[name] = "no file" if not path.is_file() else "out of time"
+                continue
+            model = load_generator(path)
+            res = evaluate(model, n=200 if self.smoke else 10000, n_ref=self.n_ref)
+            metrics[name] = metrics_entry(res, model.meta)
+            (self.work / "weights" / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+            to_pil(make_grid(model.sample(0, 100, None), nrow=10).numpy()).save(self.work / "weights" / "samples" / f"{name}.png")
+            trainer = fit_discriminator(path, steps=5 if self.smoke else 400, data=data, device=self.device)
+            export_discriminator(trainer, self.work / "weights" / "discriminators" / f"{name}.safetensors", path.name)
+            done[name] = {"fid_ratio": round(res["fid_ratio"], 2), "modes": res["modes"]}
+        return {"models": done}
+
+
+def train_command(name: str, seconds: float, device: str, smoke: bool, work: Path) -> list[str]:
+    from gan.registry import get_preset
+    p = get_preset(name)
+    recipe = dict(p.gpu_recipe)
+    if smoke:
+        recipe["model"] = p.tiny_model
+        recipe["batch_size"] = min(recipe.get("batch_size", 32), 32)
+    cmd = [sys.executable, "-m", "gan", "train", "--preset", name, "--seconds", f"{seconds:.0f}", "--device", device,
+           "--quiet", "--out", str(work / "runs" / name),
+           "--export", str(work / "weights" / f"{name}.safetensors"), "--log-every", "50"]
+    if not smoke:                    # a smoke run is shorter than one goal check (tests/test_cli.py checks it)
+        cmd += ["--stop-at-goal", "30"]
+    for k, v in recipe.items():
+        flag = "--" + k.replace("_", "-")
+        cmd += [flag, json.dumps(v) if isinstance(v, dict) else ",".join(map(str, v)) if isinstance(v, (list, tuple))
+                else str(v)]
+    (work / "weights" / "samples").mkdir(parents=True, exist_ok=True)
+    (work / "weights" / "discriminators").mkdir(parents=True, exist_ok=True)
+    return cmd
+
+
+def pack(work: Path, out: Path) -> list[str]:
+    """The work folder's weights/ and logs/ as tars of at most TAR_LIMIT bytes each."""
+    files = sorted(p for p in work.rglob("*") if p.is_file() and p.relative_to(work).parts[0] in ("weights", "logs"))
+    bundles, size, tar = [], 0, None
+    for f in files:
+        if tar is None or size + f.stat().st_size > TAR_LIMIT:
+            if tar is not None:
+                tar.close()
+            bundles.append(f"bundle-{len(bundles) + 1}.tar")
+            tar, size = tarfile.open(out / bundles[-1], "w"), 0
+        tar.add(f, arcname=str(f.relative_to(work)))
+        size += f.stat().st_size
+    if tar is not None:
+        tar.close()
+    return bundles
+
+
+def render_markdown(r: dict) -> str:
+    lines = [f"# GPU suite: {r.get('gpu')} ({'smoke' if r['smoke'] else 'full'}), {r['started']}",
+             f"{r.get('seconds')} s of a {r['budget_s']:.0f} s budget; bundles: {', '.join(r.get('bundles', []))}",
+             f"**{r['cut']}**" if r.get("cut") else "", ""]
+    for name, part in r["parts"].items():
+        lines.append(f"## {name}: {part['status']} ({part['seconds']} s of {part['limit_s']} s)")
+        if part["status"] != "ok":
+            lines.append(f"    {part.get('error', part.get('summary', ''))}")
+        if name == "tests":
+            lines.append(f"- `{part.get('command')}`: {part.get('summary')}")
+        if name == "bench" and "engine" in part:
+            for e in part["engine"]:
+                lines.append(f"- engine batch {e.get('batch')}, asked {e['asked']}: " + (
+                    f"{e['images_per_sec']:,.0f} images/s ({e['step_mode']}{'; ' + e['step_note'] if e.get('step_note') else ''})"
+                    if "images_per_sec" in e else e.get("error", "")))
+            lines.append(f"- conventional loop: {part['baseline']['images_per_sec']:,.0f} images/s; "
+                         f"best engine / loop at batch {part['speedup_at_batch']}: **{part['speedup']}x**")
+        if name == "train" and "runs" in part:
+            lines += [f"- {n}: return code {v['returncode']}, exported {v['exported']}" for n, v in part["runs"].items()]
+        if name == "finish" and "models" in part:
+            lines += [f"- {n}: {v}" for n, v in part["models"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _run(cmd: list[str], limit: float, log: Path) -> dict:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=limit,
+                           env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        out, rc = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""), "timeout"
+    log.write_text(out)
+    return {"returncode": rc, "tail": out[-2000:]}
+
+
+def _gpu_name(device: str) -> str:
+    import torch
+    return torch.cuda.get_device_name() if device == "cuda" and torch.cuda.is_available() else "cpu"
