@@ -14,6 +14,7 @@ from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import gpu_duration, on_gpu
 from gan.app.gradio_wiring import endpoint, quiet_visitor_errors
+from gan.app.page import CSS, JS
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
 from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
 from gan.explore import N_SLIDERS
@@ -23,19 +24,6 @@ from gan.registry import preset_names
 PLAY = Playground().start()
 quiet_visitor_errors()                  # a visitor's mistake is one log line, not a traceback
 LIMITS = PLAY.limits
-# Digit images travel at their true size as PNG and are enlarged by the browser without smoothing.
-CSS = """
-#samples-grid img, #live-grid img, #interp-strip img, #probe-seen img {
-    image-rendering: pixelated; width: 100%; height: auto; max-height: 75vh; object-fit: contain; }
-#samples-grid button, #samples-grid .image-frame, #live-grid button, #live-grid .image-frame { width: 100%; }
-@media (max-width: 720px) { #explore-row { flex-direction: column-reverse; } }
-"""
-# The probe's sketchpad starts with the brush in hand (Gradio's starts with no tool).
-JS = """() => {
-  const pick = () => document.querySelectorAll('#probe-sketch button[aria-label="Brush"]').forEach(b => {
-    if (!b.dataset.picked) { b.dataset.picked = "1"; b.click(); } });
-  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
-}"""
 
 try:                                    # ZeroGPU hardware on Hugging Face Spaces
     import spaces
@@ -52,8 +40,7 @@ def options(preset):
         raise gr.Error(str(e), print_exception=False) from None
 
 
-def digit_choices():
-    return ["all"] + [str(d) for d in range(10)]
+DIGITS = ["all"] + [str(d) for d in range(10)]
 
 
 # ------------------------------------------------------------------ layout
@@ -69,13 +56,17 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 upload_model = gr.UploadButton("Load your own generator (.safetensors)", file_types=[".safetensors"],
                                                type="filepath")
         info = gr.Markdown()
+        with gr.Accordion("What am I looking at? (GANs, FID, the floor, modes)", open=False):
+            gr.Markdown(say.EXPLORE)
+        with gr.Accordion("The model's layers and shapes", open=False):
+            diagram = gr.Markdown()
         with gr.Row(elem_id="explore-row"):
             with gr.Column(scale=2, min_width=280):
                 with gr.Row():
-                    seed = gr.Number(value=0, label="Seed", minimum=0)
+                    seed = gr.Number(value=0, label="Seed", minimum=0, info=say.SEED)
                     reseed_btn = gr.Button("Reseed")
                 n = gr.Slider(1, LIMITS.max_samples, value=min(50, LIMITS.max_samples), step=1, label="Digits")
-                digit = gr.Dropdown(choices=digit_choices(), value="all", label="Digit (conditional models)")
+                digit = gr.Dropdown(choices=DIGITS, value="all", label="Digit (conditional models)", info=say.DIGIT)
                 raw = gr.Checkbox(label="Raw latent dimensions instead of principal directions", info=say.RAW)
                 with gr.Group():
                     gr.Markdown(say.DIRECTIONS)
@@ -87,8 +78,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
         with gr.Accordion("Interpolate between two seeds", open=False):
             with gr.Row():
                 seed_a, seed_b = gr.Number(value=1, label="Seed A"), gr.Number(value=2, label="Seed B")
-                digit_a = gr.Dropdown(digit_choices(), value="3", label="Digit A")
-                digit_b = gr.Dropdown(digit_choices(), value="8", label="Digit B")
+                digit_a = gr.Dropdown(DIGITS, value="3", label="Digit A")
+                digit_b = gr.Dropdown(DIGITS, value="8", label="Digit B")
                 frames = gr.Slider(2, 30, value=10, step=1, label="Frames")
             interp_btn = gr.Button("Interpolate")
             strip = gr.Image(label="Interpolation", type="numpy", image_mode="L", format="png", interactive=False,
@@ -141,6 +132,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
                                      interactive=False, elem_id="live-grid")
                 quality = gr.Markdown()
+                with gr.Accordion("What am I looking at? (the charts)", open=False):
+                    gr.Markdown(say.TRAIN)
                 hist = gr.BarPlot(pd_frame([], ["digit", "share"]), x="digit", y="share", y_lim=[0, 1],
                                   label="Class histogram (share of each digit in 500 samples)")
         with gr.Row():
@@ -162,7 +155,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
     reset.click(lambda: [0.0] * N_SLIDERS, None, sliders).then(render, explore_in, grid, **fast)
-    info_outputs = [info, digit, download_model]
+    info_outputs = [info, digit, download_model, diagram]
     model_info = endpoint(PLAY.model_info, params=["model"])
     model.change(model_info, model, info_outputs, api_name="model_info").then(render, explore_in, grid, **fast)
     upload_model.upload(endpoint(PLAY.upload_weights, params=["path"]), upload_model,

@@ -92,7 +92,7 @@ class Playground:
         return self.library.choices() + runs + uploads
 
     def model_info(self, model: str, session_key: str | None = None):
-        """(card text, digit picker update, download-model update) for the chosen model."""
+        """(card text, digit picker update, download-model update, layer table) for the chosen model."""
         gen, _, run = self.resolve(model, self.session(session_key))
         lines = [f"**{gen.preset}** - {get_preset(gen.preset).description}"]
         card = self.library.card_line(model)
@@ -105,7 +105,15 @@ class Playground:
             path = None                                 # the visitor's own file: nothing to hand back
         else:
             path = str(self.library.dir / f"{model}.safetensors")
-        return "\n\n".join(lines), Update(interactive=gen.conditional), Update(value=path)
+        return "\n\n".join(lines), Update(interactive=gen.conditional), Update(value=path), self.diagram(gen)
+
+    @staticmethod
+    def diagram(gen) -> str:
+        """G's and D's layers with their output shapes and parameter counts (from the modules)."""
+        import json
+
+        from gan.model_summary import model_markdown
+        return model_markdown(gen.preset, json.dumps(gen.mcfg.to_dict(), sort_keys=True))
 
     def upload_weights(self, path, session_key: str | None = None):
         session = self.session(session_key)
