@@ -85,6 +85,7 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
                      stats=stats, lr_g=trainer.lr[0], lr_d=trainer.lr[1],
                      samples=trainer.sample_grid() if samples else None, status=status, message=message)
         last_t, last_d, last_stats = now, trainer.d_step_count, stats
+        trainer.session_seconds = p.elapsed
         last_grid_t = now if samples else last_grid_t
         history.append(p)
         if progress is not None:
@@ -138,6 +139,7 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
     if status == "finished":
         message = f"finished at step {trainer.step}"
     final = report(status, message, samples=True)
+    trainer.train_seconds, trainer.session_seconds = trainer.train_seconds + final.elapsed, 0.0   # resumes add up
     if out_dir and status not in ("diverged", "out of memory"):
         trainer.save(out_dir / "checkpoint.safetensors")
     return TrainResult(trainer, status, final.message, history)

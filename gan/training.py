@@ -117,6 +117,8 @@ class Trainer:
         self.d_step_count = 0                     # discriminator steps (pre-training included)
         self.epoch_pos = 0                        # index into the current permutation
         self.epochs_done = 0
+        self.train_seconds = 0.0                  # training time of earlier sessions of this run (resumes add up)
+        self.session_seconds = 0.0                # ...and of this one so far (the loop keeps it current)
         self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
         self._acc = torch.zeros(len(STAT_NAMES), device=self.device)
         self._acc_n = torch.zeros(2, device=self.device)  # (d steps, g steps) since last read
@@ -331,7 +333,8 @@ class Trainer:
         tensors["data.perm"] = self.perm
         meta = {"format": ckpt.CHECKPOINT_FORMAT, "config": self.cfg.to_dict(), "model_args": self.mcfg.to_dict(),
                 "preset": self.cfg.preset, "step": self.step, "d_step_count": self.d_step_count,
-                "epoch_pos": self.epoch_pos, "epochs_done": self.epochs_done, "opt_g": mg, "opt_d": md}
+                "epoch_pos": self.epoch_pos, "epochs_done": self.epochs_done, "opt_g": mg, "opt_d": md,
+                "train_seconds": self.train_seconds + self.session_seconds}
         return tensors, meta
 
     def save(self, path) -> None:
@@ -357,6 +360,7 @@ class Trainer:
             self.perm = tensors["data.perm"].to(self.device)
         for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
             setattr(self, k, int(meta.get(k, 0)))
+        self.train_seconds = float(meta.get("train_seconds", 0.0))
 
     def export_generator(self, path, extra: dict | None = None, half: bool = False) -> None:
         """Generator-only file for weights/: the sampling generator (EMA if any) + config."""

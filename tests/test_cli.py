@@ -57,7 +57,8 @@ def test_train_writes_everything(trained):
 def test_resume_continues_from_the_checkpoint(trained, mnist_dir, tmp_path):
     assert run("train", "--preset", "dcgan", "--steps", "35", "--out", str(tmp_path), "--data", str(mnist_dir),
                "--resume", str(trained / "checkpoint.safetensors"), "--quiet") == 0
-    assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 35
+    meta, before = json.loads((tmp_path / "checkpoint.json").read_text()), json.loads((trained / "checkpoint.json").read_text())
+    assert meta["step"] == 35 and meta["train_seconds"] > before["train_seconds"] > 0     # resumes add up
 
 
 def test_resuming_a_finished_run_exports_it_without_training(trained, mnist_dir, tmp_path):

@@ -112,7 +112,7 @@ def run(args) -> None:
     if writer is not None:
         writer.close()
     recipe = {"command": "python -m gan train " + " ".join(sys.argv[2:] if args.argv is None else args.argv),
-              "device": str(result.trainer.device), "train_seconds": round(result.history[-1].elapsed, 1),
+              "device": str(result.trainer.device), "train_seconds": round(result.trainer.train_seconds, 1),
               "epochs": round(result.trainer.epoch, 2), "status": result.status,
               "step_mode": result.trainer.step_mode} | ({"goal_checks": watch.checks} if watch else {})
     result.trainer.export_generator(out / "generator.safetensors", extra={"recipe": recipe})
