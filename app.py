@@ -18,6 +18,7 @@ from gan.app.page import CSS, JS
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
 from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
 from gan.explore import N_SLIDERS
+from gan.gallery import FAILURES
 from gan.losses import LOSSES
 from gan.registry import preset_names
 
@@ -127,6 +128,11 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                     step_d, step_g, step_both = gr.Button("Step D"), gr.Button("Step G"), gr.Button("Step both")
                 apply_lr = gr.Button("Apply learning rates now")
                 control_msg = gr.Markdown()
+                with gr.Accordion("Failure gallery: watch a classic failure, then its fix", open=False):
+                    case = gr.Dropdown([(f.title, f.name) for f in FAILURES], value=FAILURES[0].name, label="Failure")
+                    case_text = gr.Markdown(PLAY.gallery_text(FAILURES[0].name))
+                    with gr.Row():
+                        show_case, fix_case = gr.Button("Reproduce it"), gr.Button("Fix it")
             with gr.Column(scale=3):
                 status = gr.Markdown("Pick a preset and press **Start training**.")
                 live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
@@ -172,9 +178,12 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                         seed=train_seed, init=init)
     assert list(train_inputs) == fields_of(TrainRequest), "the Train tab's inputs follow TrainRequest's fields"
     train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, loss_plot, d_plot, gn_plot, quality, hist, compare]))
-    start.click(gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()),
-                [*train_outputs.values(), model], api_name="train", concurrency_limit=LIMITS.max_concurrent_runs,
-                concurrency_id="train", show_progress="minimal")
+    train = (gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()), [*train_outputs.values(), model])
+    slots = dict(concurrency_limit=LIMITS.max_concurrent_runs, concurrency_id="train", show_progress="minimal")
+    start.click(*train, api_name="train", **slots)
+    case.change(PLAY.gallery_text, case, case_text)
+    for btn, fix in ((show_case, False), (fix_case, True)):      # fill in the recipe, then start it like Start does
+        btn.click(functools.partial(PLAY.gallery_form, fix=fix), case, train[1]).then(*train, **slots)
     buttons = dict(zip(CONTROL_ACTIONS, (pause, resume, stop, step_d, step_g, step_both, apply_lr)))
     for action, btn in buttons.items():
         btn.click(endpoint(functools.partial(PLAY.control, action), ControlRequest, name=f"control_{action}"),

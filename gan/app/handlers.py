@@ -206,6 +206,26 @@ class Playground:
             action, lambda: run.control.request_step(action))()
         return {"pause": "paused", "resume": "running again", "stop": "stopping"}.get(action, f"step {action}: ok")
 
+    # ------------------------------------------------------------------ failure gallery
+    @staticmethod
+    def gallery_text(name: str) -> str:
+        from gan.gallery import get_failure
+        f = get_failure(name)
+        return (f"**{f.title}.** {f.what}\n\n*Look at:* {f.chart}\n\n*The fix:* {f.fix_what}\n\n"
+                "Each button fills in the recipe and starts it; the fix's run lands beside the failure's "
+                "in *Compare your runs*.")
+
+    @staticmethod
+    def gallery_form(name: str, fix: bool) -> tuple:
+        """The Train tab's inputs (in TrainRequest's field order) for a failure's recipe or its fix."""
+        from gan.app.requests import TrainRequest, fields_of
+        from gan.gallery import case_config
+        c = case_config(name, fix)
+        req = TrainRequest(preset=c.preset, length_kind="steps", length=c.steps, loss=c.loss, optimizer=c.optimizer,
+                           lr_g=c.lr_g, lr_d=c.lr_d, d_steps=c.d_steps, batch=c.batch_size, smoothing=c.label_smoothing,
+                           digits=[str(d) for d in c.digits or []], ema=c.ema, seed=c.seed, init="scratch")
+        return tuple(getattr(req, f) for f in fields_of(TrainRequest))
+
     def leave(self, session_key: str | None) -> None:
         self.sessions.drop(session_key or "anonymous")
 

@@ -12,7 +12,8 @@ import sys
 
 from gan.data import MNISTNotFound
 
-COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d", "gpu_suite", "adopt")
+COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d", "gpu_suite", "adopt",
+            "gallery")
 
 
 def build_parser() -> argparse.ArgumentParser:
