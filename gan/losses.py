@@ -85,10 +85,8 @@ LOSSES: dict[str, Loss] = {}
 
 
 def register_loss(loss: Loss) -> Loss:
-    if loss.name in LOSSES:
-        raise ValueError(f"loss {loss.name!r} is registered twice")
-    LOSSES[loss.name] = loss
-    return loss
+    from gan.registry import add_named
+    return add_named(LOSSES, loss, "loss")
 
 
 def get_loss(name: str) -> Loss:

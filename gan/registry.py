@@ -73,11 +73,16 @@ def goal_shortfalls(goal: dict[str, float], metrics: dict) -> list[str]:
 _PRESETS: dict[str, Preset] = {}
 
 
+def add_named(table: dict, item, kind: str):
+    """Put ``item`` into a by-name table (presets, losses), refusing a second one of the same name."""
+    if item.name in table:
+        raise ValueError(f"{kind} {item.name!r} is registered twice")
+    table[item.name] = item
+    return item
+
+
 def register(preset: Preset) -> Preset:
-    if preset.name in _PRESETS:
-        raise ValueError(f"preset {preset.name!r} is registered twice")
-    _PRESETS[preset.name] = preset
-    return preset
+    return add_named(_PRESETS, preset, "preset")
 
 
 def get_preset(name: str) -> Preset:
