@@ -9,7 +9,7 @@ import os
 import gradio as gr
 
 from gan.app import explanations as say
-from gan.app.charts import TRAIN_OUTPUTS, loss_frame, pd_frame
+from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import gpu_duration, on_gpu
@@ -140,7 +140,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 quality = gr.Markdown()
                 with gr.Accordion("What am I looking at? (the charts)", open=False):
                     gr.Markdown(say.TRAIN)
-                hist = gr.BarPlot(pd_frame([], ["digit", "share"]), x="digit", y="share", y_lim=[0, 1],
+                hist = gr.BarPlot(class_histogram(None), x="digit", y="share", y_lim=[0, 1], height=220,
                                   label="Class histogram (share of each digit in 500 samples)")
         with gr.Row():
             loss_plot = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="Losses",

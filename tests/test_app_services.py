@@ -205,3 +205,12 @@ def test_paused_runs_say_so():
     assert "- running." in charts.status_line(run)
     run.control.pause()
     assert "- paused." in charts.status_line(run) and "ETA" not in charts.status_line(run)
+
+
+def test_chart_frames_are_typed_even_when_empty():
+    """The browser's chart keeps the column types of the first frame it gets: an empty untyped
+    frame turned the histogram's shares into categories (an axis starting at the smallest share)."""
+    assert str(charts.class_histogram(None).dtypes["share"]) == "float64"
+    assert str(charts.loss_frame([]).dtypes["value"]) == "float64" and str(charts.loss_frame([]).dtypes["step"]) == "int64"
+    full = charts.class_histogram({"class_hist": [0.1] * 10})
+    assert str(full.dtypes["share"]) == "float64" and list(full["digit"]) == [str(d) for d in range(10)]

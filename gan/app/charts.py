@@ -9,12 +9,13 @@ import math
 from gan.app.runs import QUALITY_EVERY, Run, Session
 from gan.app.updates import KEEP
 
+LOSS_COLUMNS = {"step": "int64", "value": "float64", "series": "str"}
+HIST_COLUMNS = {"digit": "str", "share": "float64"}
 TRAIN_OUTPUTS = ("status", "live_grid", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
 
 
 def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400):
     """Long-format DataFrame (step, value, series) for gr.LinePlot, downsampled per series."""
-    import pandas as pd
     rows = []
     for run in runs:
         hist = run.history
@@ -23,7 +24,7 @@ def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400
             for k in keys:
                 if h.get(k) is not None and math.isfinite(h[k]):
                     rows.append({"step": h["step"], "value": h[k], "series": f"{run.name}: {k}" if len(runs) > 1 else k})
-    return pd.DataFrame(rows, columns=["step", "value", "series"])
+    return pd_frame(rows, LOSS_COLUMNS)
 
 
 def elapsed_eta(run: Run) -> tuple[float, float | None]:
@@ -37,9 +38,12 @@ def elapsed_eta(run: Run) -> tuple[float, float | None]:
     return frac, run.elapsed * (1 - frac) / frac
 
 
-def pd_frame(rows: list[dict], columns: list[str]):
+def pd_frame(rows: list[dict], columns: dict[str, str]):
+    """A DataFrame with typed columns even when empty: the browser's chart takes a column's type
+    (number or category) from the first frame it gets, and an empty untyped frame made the class
+    histogram's shares categories (an axis of sorted values that started at the smallest one)."""
     import pandas as pd
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
 
 
 def status_line(run: Run, final: bool = False) -> str:
@@ -61,8 +65,7 @@ def quality_line(q: dict | None) -> str:
 
 
 def class_histogram(q: dict | None):
-    return pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [],
-                    ["digit", "share"])
+    return pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [], HIST_COLUMNS)
 
 
 def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | None = None) -> tuple:
