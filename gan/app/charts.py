@@ -5,10 +5,12 @@ its status line."""
 from __future__ import annotations
 
 import math
+import time
 
 from gan.app.runs import QUALITY_EVERY, Run, Session
 from gan.app.updates import KEEP
 
+PLOT_GAP = 1.0                          # seconds between two redraws of a run's curves in the browser
 LOSS_COLUMNS = {"step": "int64", "value": "float64", "series": "str"}
 HIST_COLUMNS = {"digit": "str", "share": "float64"}
 TRAIN_OUTPUTS = ("status", "live_grid", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
@@ -72,16 +74,17 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
     """The Train tab's outputs (in ``TRAIN_OUTPUTS`` order). ``sent`` remembers what the
     browser already shows: unchanged grids, plots and histograms are ``KEEP``."""
     sent = {} if sent is None else sent
+    now = time.monotonic()
 
-    def changed(name: str, version) -> bool:         # version: a count, or the object itself (the grid)
+    def changed(name: str, version, min_gap: float = 0.0) -> bool:   # version: a count, or the object (the grid)
         same = name in sent and (sent[name] is version or type(version) is int and sent[name] == version)
-        if final or not same:
-            sent[name] = version
+        if final or not same and now - sent.get(name + " at", -1e9) >= min_gap:
+            sent[name], sent[name + " at"] = version, now
             return True
         return False
 
     grid = run.grid if changed("grid", run.grid) else KEEP
-    if changed("history", len(run.history)):
+    if changed("history", len(run.history), PLOT_GAP):                # curves: a redraw a second is plenty
         plots = (loss_frame([run]), loss_frame([run], keys=("d_real", "d_fake")),
                  loss_frame([run], keys=("grad_norm_d", "grad_norm_g")))
         compare = loss_frame(list(session.runs.values()), keys=("g_loss",))
