@@ -92,6 +92,7 @@ def test_browser_slider_and_live_training(server, chromium, tmp_path):
         expect(live).to_be_visible(timeout=30000)
         expect(page.get_by_text("images/s").first).to_be_visible(timeout=30000)
         expect(page.locator("#loss-plot canvas, #loss-plot svg").first).to_be_visible(timeout=30000)  # plot drew
+        expect(page.locator("#loss-plot").get_by_text("d_loss").first).to_be_visible(timeout=30000)  # ...its lines
         first = live.get_attribute("src")
         expect(live).not_to_have_attribute("src", first, timeout=30000)           # the grid updates
         page.screenshot(path=str(tmp_path / "train-live.png"))

@@ -207,10 +207,19 @@ def test_paused_runs_say_so():
     assert "- paused." in charts.status_line(run) and "ETA" not in charts.status_line(run)
 
 
-def test_chart_frames_are_typed_even_when_empty():
-    """The browser's chart keeps the column types of the first frame it gets: an empty untyped
-    frame turned the histogram's shares into categories (an axis starting at the smallest share)."""
-    assert str(charts.class_histogram(None).dtypes["share"]) == "float64"
-    assert str(charts.loss_frame([]).dtypes["value"]) == "float64" and str(charts.loss_frame([]).dtypes["step"]) == "int64"
+def test_charts_get_typed_frames_and_never_an_empty_one():
+    """Gradio's charts read a column's type from the frames they get: data frames are typed, and
+    a run never sends an empty frame (an empty update made the histogram's shares categories)."""
     full = charts.class_histogram({"class_hist": [0.1] * 10})
     assert str(full.dtypes["share"]) == "float64" and list(full["digit"]) == [str(d) for d in range(10)]
+    run = runs.Run(name="r", cfg=tiny_config("dcgan"), status="running")
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
+    session.runs["r"] = run
+    out = dict(zip(charts.TRAIN_OUTPUTS, charts.train_outputs(run, session)))
+    assert all(out[k] is charts.KEEP for k in ("loss_plot", "d_plot", "gn_plot", "hist", "compare"))
+    run.history.append({"step": 5, "d_loss": 1.2, "g_loss": 0.7, "d_real": 0.6, "d_fake": 0.4,
+                        "grad_norm_d": 3.0, "grad_norm_g": 1.0})
+    run.quality.append({"step": 5, "fid_ratio": 50.0, "modes": 9, "class_hist": [0.1] * 10})
+    out = dict(zip(charts.TRAIN_OUTPUTS, charts.train_outputs(run, session, final=True)))
+    assert str(out["loss_plot"].dtypes["value"]) == "float64" and len(out["loss_plot"]) == 2
+    assert str(out["hist"].dtypes["share"]) == "float64"

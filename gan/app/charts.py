@@ -41,11 +41,18 @@ def elapsed_eta(run: Run) -> tuple[float, float | None]:
 
 
 def pd_frame(rows: list[dict], columns: dict[str, str]):
-    """A DataFrame with typed columns even when empty: the browser's chart takes a column's type
-    (number or category) from the first frame it gets, and an empty untyped frame made the class
-    histogram's shares categories (an axis of sorted values that started at the smallest one)."""
+    """A DataFrame with typed columns; with no rows, an untyped empty frame. Gradio's browser
+    charts are picky: a line plot whose first frame is typed-and-empty never draws its lines, and
+    a bar chart updated with an empty frame before its data reads the numbers as categories (the
+    histogram's axis that 'started at 0.09'). So pages start from untyped empty frames and runs
+    never send empty ones (``train_outputs`` keeps the chart instead)."""
     import pandas as pd
-    return pd.DataFrame(rows, columns=list(columns)).astype(columns)
+    return pd.DataFrame(rows, columns=list(columns)).astype(columns) if rows else pd.DataFrame(columns=list(columns))
+
+
+def _or_keep(frame):
+    """An empty frame is never sent (see pd_frame): the chart keeps what it shows."""
+    return KEEP if frame.empty else frame
 
 
 def status_line(run: Run, final: bool = False) -> str:
@@ -85,14 +92,14 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
 
     grid = run.grid if changed("grid", run.grid) else KEEP
     if changed("history", len(run.history), PLOT_GAP):                # curves: a redraw a second is plenty
-        plots = (loss_frame([run]), loss_frame([run], keys=("d_real", "d_fake")),
-                 loss_frame([run], keys=("grad_norm_d", "grad_norm_g")))
-        compare = loss_frame(list(session.runs.values()), keys=("g_loss",))
+        plots = tuple(_or_keep(loss_frame([run], keys=k)) for k in (("d_loss", "g_loss"), ("d_real", "d_fake"),
+                                                                        ("grad_norm_d", "grad_norm_g")))
+        compare = _or_keep(loss_frame(list(session.runs.values()), keys=("g_loss",)))
     else:
         plots, compare = (KEEP,) * 3, KEEP
     q = run.quality[-1] if run.quality else None
     if changed("quality", len(run.quality)):
-        quality, hist = quality_line(q), class_histogram(q)
+        quality, hist = quality_line(q), KEEP if q is None else class_histogram(q)
     else:
         quality, hist = KEEP, KEEP
     return (status_line(run, final), grid, *plots, quality, hist, compare)
