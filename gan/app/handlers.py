@@ -124,10 +124,8 @@ class Playground:
     # ------------------------------------------------------------------ explore
     def render(self, req: RenderRequest, session_key: str | None = None) -> np.ndarray:
         _, explorer, _ = self.resolve(req.model, self.session(session_key))
-        v = req.checked(self.limits)
         with self.foreground.request():
-            return explorer.grid(v["seed"], v["n"], v["sliders"], v["digit"] if explorer.model.conditional else None,
-                                 v["raw"])
+            return pictures.render(explorer, req.seed, req.n, req.sliders, req.digit, req.raw, self.limits)
 
     @staticmethod
     def reseed() -> int:

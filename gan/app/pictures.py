@@ -17,6 +17,8 @@ from gan.sampling import GeneratorModel, make_grid
 
 def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, limits: Limits | None = None) -> np.ndarray:
     limits = limits or Limits.from_env()
+    if not isinstance(raw, bool):
+        raise ValueError(f"raw must be true or false, got {raw!r}")
     seed = check_int("seed", seed, 0, 2**31 - 1)
     n = check_int("number of digits", n, 1, limits.max_samples)
     sliders = [check_float(f"slider {i + 1}", s, -5, 5) for i, s in enumerate(sliders or [])]

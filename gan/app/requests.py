@@ -27,10 +27,6 @@ def _choice(name: str, value, choices) -> str:
     return value
 
 
-def _digit_or_all(name: str, value) -> int | None:
-    return None if value in (None, "", "all") else check_int(name, value, 0, 9)
-
-
 def _empty(value) -> bool:
     return value is None or value == ""
 
@@ -54,15 +50,6 @@ class RenderRequest:
     @property
     def sliders(self) -> list:
         return [getattr(self, f"s{i + 1}") for i in range(N_SLIDERS)]
-
-    def checked(self, limits: Limits) -> dict:
-        """seed, n, sliders, digit, raw as the Explorer takes them."""
-        if not isinstance(self.raw, bool):
-            raise ValueError(f"raw must be true or false, got {self.raw!r}")
-        return {"seed": check_int("seed", self.seed, 0, 2**31 - 1),
-                "n": check_int("number of digits", self.n, 1, limits.max_samples),
-                "sliders": [check_float(f"slider {i + 1}", s, -5, 5) for i, s in enumerate(self.sliders)],
-                "digit": _digit_or_all("digit", self.digit), "raw": self.raw}
 
 
 @dataclass
