@@ -43,6 +43,7 @@ class TrainConfig:
     channels_last: bool | None = None  # NHWC activations; None = on for CPUs (oneDNN's native layout:
                                        # 3x faster for cs231n, neutral elsewhere), off for cuda (inductor
                                        # mis-strides ConvTranspose2d on 1x1 inputs with it, torch 2.11)
+    sync_bn: bool = True               # several CUDA processes (torchrun): BatchNorm statistics over all ranks
     log_every: int = 50                # steps between progress reports
     sample_every: int = 500            # steps between fixed-noise sample grids (also at step 0 and 1, 2, 5, 10, 20, ...)
     sample_seconds: float = 0.0        # also a grid once this many seconds passed since the last (live views); 0 = off
@@ -89,6 +90,8 @@ class TrainConfig:
                             ("device", str), ("out_dir", (str, type(None)))):
             if not isinstance(getattr(self, name), kinds):
                 raise ValueError(f"{name} has the wrong type: {getattr(self, name)!r}")
+        if not isinstance(self.sync_bn, bool):
+            raise ValueError(f"sync_bn must be true or false, got {self.sync_bn!r}")
         for name in ("amp", "compile", "channels_last", "cuda_graph"):
             if getattr(self, name) not in (None, True, False):
                 raise ValueError(f"{name} must be true, false or unset, got {getattr(self, name)!r}")

@@ -17,21 +17,22 @@ import torch
 from gan.checkpoint import read_tensors
 from gan.config import TrainConfig
 from gan.data import Digits, load_mnist
+from gan.distributed import SINGLE, World, agree
 from gan.training import Progress, Trainer, TrainResult
 
 
-def total_steps(cfg: TrainConfig, n_images: int) -> int | None:
+def total_steps(cfg: TrainConfig, n_images: int, world_size: int = 1) -> int | None:
     """Generator steps the run will take, or None when only ``seconds`` bounds it."""
     bounds = []
     if cfg.steps is not None:
         bounds.append(cfg.steps)
     if cfg.epochs is not None:
-        d_per_epoch = n_images / cfg.batch_size
+        d_per_epoch = n_images / (cfg.batch_size * world_size)
         bounds.append(max(1, math.ceil((cfg.epochs * d_per_epoch - cfg.d_pretrain_steps) / cfg.d_steps)))
     return min(bounds) if bounds else None
 
 
-def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits) -> Trainer:
+def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits, world: World = SINGLE) -> Trainer:
     """A Trainer restored from a checkpoint; ``cfg`` only supplies the new length and I/O settings."""
     tensors, meta = read_tensors(path)
     if "config" not in meta:
@@ -40,7 +41,7 @@ def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits) -> Trainer:
     for k in ("steps", "epochs", "seconds", "out_dir", "device", "log_every", "sample_every", "checkpoint_every"):
         setattr(saved, k, getattr(cfg, k))
     saved.validate()
-    trainer = Trainer(saved, data)
+    trainer = Trainer(saved, data, world)
     trainer.load_state(tensors, meta)
     return trainer
 
@@ -61,7 +62,8 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
     elif cfg is not None and cfg is not trainer.cfg:
         raise ValueError("pass a config or a trainer, not both: a trainer runs its own config")
     cfg = trainer.cfg
-    n_total = total_steps(cfg, len(trainer.data))
+    world = trainer.world
+    n_total = total_steps(cfg, len(trainer.data), world.size)
     out_dir = Path(cfg.out_dir) if cfg.out_dir else None
     history: list[Progress] = []
     start = last_t = time.perf_counter()
@@ -79,28 +81,32 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
         now = time.perf_counter()
         stats = trainer.read_stats() or last_stats
         new_d = trainer.d_step_count - last_d
-        rate = new_d * cfg.batch_size / max(now - last_t, 1e-9) if new_d else (history[-1].images_per_sec if history else 0.0)
+        rate = new_d * trainer.global_batch / max(now - last_t, 1e-9) if new_d else (history[-1].images_per_sec if history else 0.0)
         p = Progress(step=trainer.step, total_steps=n_total, epoch=trainer.epoch, elapsed=now - start - paused,
                      images_per_sec=rate,
                      stats=stats, lr_g=trainer.lr[0], lr_d=trainer.lr[1],
-                     samples=trainer.sample_grid() if samples else None, status=status, message=message)
+                     samples=trainer.sample_grid() if samples and world.main else None, status=status, message=message)
         last_t, last_d, last_stats = now, trainer.d_step_count, stats
         trainer.session_seconds = p.elapsed
         last_grid_t = now if samples else last_grid_t
         history.append(p)
-        if progress is not None:
+        if progress is not None and world.main:
             progress(p)
         return p
+
+    def agreed(flag: bool) -> bool:
+        """Several ranks take clock- and caller-driven decisions together, at report steps only."""
+        return flag if not world.active else trainer.step % cfg.log_every == 0 and agree(flag, trainer.device)
 
     def finished() -> bool:
         if n_total is not None and trainer.step >= n_total:
             return True
-        return cfg.seconds is not None and time.perf_counter() - start - paused >= cfg.seconds
+        return agreed(cfg.seconds is not None and time.perf_counter() - start - paused >= cfg.seconds)
 
     status, message, since_log = "finished", "", 0
     report(samples=True)                           # the starting picture, before any step
     while not finished():
-        if (abort is not None and abort()) or (control is not None and control.stopped):
+        if agreed((abort is not None and abort()) or (control is not None and control.stopped)):
             status, message = "aborted", f"stopped at step {trainer.step}"
             break
         if control is not None:
@@ -122,7 +128,7 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
                 break
             since_log += 1
         early = trainer.step in EARLY_SAMPLES and trainer.step != history[-1].step
-        timed = cfg.sample_seconds > 0 and time.perf_counter() - last_grid_t >= cfg.sample_seconds
+        timed = cfg.sample_seconds > 0 and not world.active and time.perf_counter() - last_grid_t >= cfg.sample_seconds
         if since_log < cfg.log_every and not (early or timed) or trainer.step == history[-1].step:
             continue
         since_log = 0
@@ -134,12 +140,12 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
                        f"kept the last good weights from step {snapshot_step}")
             break
         snapshot, snapshot_step = trainer.snapshot(), trainer.step
-        if out_dir and cfg.checkpoint_every and trainer.step % cfg.checkpoint_every < cfg.log_every:
+        if out_dir and world.main and cfg.checkpoint_every and trainer.step % cfg.checkpoint_every < cfg.log_every:
             trainer.save(out_dir / "checkpoint.safetensors")
     if status == "finished":
         message = f"finished at step {trainer.step}"
     final = report(status, message, samples=True)
     trainer.train_seconds, trainer.session_seconds = trainer.train_seconds + final.elapsed, 0.0   # resumes add up
-    if out_dir and status not in ("diverged", "out of memory"):
+    if out_dir and world.main and status not in ("diverged", "out of memory"):
         trainer.save(out_dir / "checkpoint.safetensors")
     return TrainResult(trainer, status, final.message, history)

@@ -20,6 +20,7 @@ import torch.nn as nn
 from gan import checkpoint as ckpt
 from gan.config import TrainConfig
 from gan.data import Digits
+from gan.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
 from gan.losses import get_loss
 from gan.pixels import from_pixels, to_pixels
 from gan.sampling import cpu_has_native_bf16, fixed_grid_inputs, make_grid, sample_latents
@@ -83,9 +84,12 @@ class TrainResult:
 class Trainer:
     """All state of one GAN run. ``d_step``/``g_step`` are single optimisation steps."""
 
-    def __init__(self, cfg: TrainConfig, data: Digits):
+    def __init__(self, cfg: TrainConfig, data: Digits, world: World = SINGLE):
         cfg.validate()
         self.cfg = cfg
+        self.world = world                        # one of several processes? (gan/distributed.py)
+        self.global_batch = cfg.batch_size * world.size
+        self.rank_slice = slice(world.rank * cfg.batch_size, (world.rank + 1) * cfg.batch_size)
         self.mcfg = cfg.model_config()
         self.loss = get_loss(cfg.loss)
         self.device = resolve_device(cfg.device)
@@ -94,8 +98,9 @@ class Trainer:
         # app's CPU recipe, same FID per step); fp32 master weights either way
         self.amp = cfg.amp if cfg.amp is not None else (cuda or cpu_has_native_bf16())
         data = data.subset(cfg.digits)
-        if len(data) < cfg.batch_size:
-            raise ValueError(f"batch_size {cfg.batch_size} is larger than the {len(data)} training images")
+        if len(data) < self.global_batch:
+            what = f"batch_size {cfg.batch_size}" + (f" x {world.size} processes" if world.active else "")
+            raise ValueError(f"{what} is larger than the {len(data)} training images")
         self.data = data.to(self.device)
         torch.manual_seed(cfg.seed)               # initial weights and dropout
         if cuda:
@@ -103,13 +108,16 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         G, D = self.mcfg.build()
+        if world.active:
+            G, D = (convert_sync_bn(net, self.device, cfg.sync_bn) for net in (G, D))
+            torch.manual_seed(cfg.seed + 1 + world.rank)     # dropout differs between ranks
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else not cuda
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.G: nn.Module = G.to(self.device, memory_format=fmt)
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
         # the fused step keeps gradients allocated (a captured graph writes into them): never set to None
-        self.use_graph = cfg.cuda_graph if cfg.cuda_graph is not None else cuda
+        self.use_graph = (cfg.cuda_graph if cfg.cuda_graph is not None else cuda) and not world.active
         self.opt_g = self._optimizer(self.G, cfg.lr_g)
         self.opt_d = self._optimizer(self.D, cfg.lr_d)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
@@ -127,14 +135,20 @@ class Trainer:
         self.fixed_z, self.fixed_y = z.to(self.device), (y.to(self.device) if y is not None else None)
         # a penalty's double backward does not go through torch.compile
         use_compile = cfg.compile if cfg.compile is not None else (cuda and self.loss.penalty is None)
-        self.G_fwd = torch.compile(self.G) if use_compile else self.G
-        self.D_fwd = torch.compile(self.D) if use_compile else self.D
+        self.compiled = bool(use_compile)
+        G_ddp, D_ddp = (wrap(net, self.device) for net in (self.G, self.D)) if world.active else (self.G, self.D)
+        self.G_fwd = torch.compile(G_ddp) if use_compile else G_ddp
+        self.D_fwd = torch.compile(D_ddp) if use_compile else D_ddp
+        # G's step reads D through the bare module: D's wrapper then never reduces gradients in G's step
+        self.D_for_g = (torch.compile(self.D) if use_compile else self.D) if world.active else self.D_fwd
         self.grad_norm = grad_norm
         self.step_note = ""                       # why a faster step mode was not used, if it was not
         self.fused = None                         # the whole step captured in a CUDA graph (gan/fused_step.py)
         if self.use_graph:
             from gan.fused_step import FusedStep
             self.fused = FusedStep(self)
+        if world.active and (cfg.cuda_graph or (cfg.cuda_graph is None and cuda)):
+            self.step_note = f"the CUDA-graph step is not used under DistributedDataParallel; running the {self.step_mode} step"
 
     # ----------------------------------------------------------------- pieces
     def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -162,23 +176,32 @@ class Trainer:
         """graph (CUDA graph replay) | fused (the same step body, uncaptured) | compiled | eager."""
         if self.fused is not None:
             return "graph" if self.device.type == "cuda" else "fused"
-        return "compiled" if self.G_fwd is not self.G else "eager"
+        return "compiled" if self.compiled else "eager"
 
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        b = self.cfg.batch_size
-        if self.epoch_pos + b > len(self.perm):
-            self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
-            self.epoch_pos = 0
-            self.epochs_done += 1
-        idx = self.perm[self.epoch_pos:self.epoch_pos + b]
-        self.epoch_pos += b
+        idx = self.batch_indices()
         x = from_pixels(self.data.images[idx], self.mcfg.output)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, self.data.labels[idx]
+
+    def batch_indices(self) -> torch.Tensor:
+        """This rank's slice of the next global batch of the shared per-epoch permutation."""
+        b = self.global_batch
+        if self.epoch_pos + b > len(self.perm):
+            self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
+            self.epoch_pos = 0
+            self.epochs_done += 1
+        idx = self.perm[self.epoch_pos:self.epoch_pos + b][self.rank_slice]
+        self.epoch_pos += b
+        return idx
+
+    def batch_z(self) -> torch.Tensor:
+        """This rank's slice of the global batch's noise (every rank draws the same stream)."""
+        return self.sample_z(self.global_batch)[self.rank_slice]
 
     def sample_z(self, n: int) -> torch.Tensor:
         return sample_latents(n, self.mcfg.z_dim, self.mcfg.z_dist, self.gen, self.device)
@@ -199,7 +222,7 @@ class Trainer:
         cfg = self.cfg
         real, y = self.next_batch()
         y = y if self.conditional else None
-        z = self.sample_z(real.shape[0])
+        z = self.batch_z()
         with torch.set_grad_enabled(keep_fake), self._autocast():
             fake = self.G_fwd(z, y)
         with self._autocast():
@@ -225,19 +248,18 @@ class Trainer:
         """One generator step, on fresh samples or on ``fake`` (with its graph) from the D step."""
         cfg = self.cfg
         if fake is None:
-            n = cfg.batch_size
-            y = torch.randint(0, 10, (n,), device=self.device, generator=self.gen) if self.conditional else None
+            y = (torch.randint(0, 10, (self.global_batch,), device=self.device, generator=self.gen)[self.rank_slice]
+                 if self.conditional else None)
             with self._autocast():
-                fake = self.G_fwd(self.sample_z(n), y)
+                fake = self.G_fwd(self.batch_z(), y)
         with self._autocast():
-            out_fake = self.D_fwd(fake, y)
+            out_fake = self.D_for_g(fake, y)
             loss = self.loss.g_loss(out_fake)
         self.opt_g.zero_grad(set_to_none=not self.use_graph)
-        loss.backward()
+        loss.backward(inputs=list(self.G.parameters()))            # D's gradients: only D's own step makes them
         self._clip(self.G)
         gn = grad_norm(self.G.parameters())
         self.opt_g.step()
-        self.D.zero_grad(set_to_none=not self.use_graph)
         if self.G_ema is not None:
             self.update_ema()
         self.step += 1
@@ -276,7 +298,7 @@ class Trainer:
     def read_stats(self) -> dict[str, float | None] | None:
         """Average the accumulated statistics (one device->host copy) and reset them.
         None when no step ran since the last read; G's entries are None in D-only intervals."""
-        vals = torch.cat([self._acc, self._acc_n]).tolist()
+        vals = sum_across(torch.cat([self._acc, self._acc_n])).tolist()   # over all ranks: their mean
         nd, ng = vals[-2], vals[-1]
         if nd == 0 and ng == 0:
             return None
@@ -361,6 +383,8 @@ class Trainer:
         for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
             setattr(self, k, int(meta.get(k, 0)))
         self.train_seconds = float(meta.get("train_seconds", 0.0))
+        if self.world.active:
+            torch.manual_seed(self.cfg.seed + 1 + self.world.rank + self.step)   # dropout differs between ranks
 
     def export_generator(self, path, extra: dict | None = None, half: bool = False) -> None:
         """Generator-only file for weights/: the sampling generator (EMA if any) + config."""

@@ -1,4 +1,4 @@
-"""``python -m gan bench {train,baseline,ttq,latency,ui}``: the project's performance numbers.
+"""``python -m gan bench {train,baseline,ttq,latency,ui,ddp}``: the project's performance numbers.
 
 train     images/s of the real engine (after warm-up, median of repeats)
 baseline  the same model, loss and batch trained the conventional way (torchvision MNIST
@@ -7,6 +7,7 @@ baseline  the same model, loss and batch trained the conventional way (torchvisi
 ttq       wall-clock training seconds until the evaluator's FID reaches R x the floor
 latency   render one digit, a 64-digit grid, a slider move, a 10-frame interpolation
 ui        what the streamed app adds to a training run (vs the engine alone)
+ddp       one process vs N torchrun processes on the same effective batch (bench_ddp.py)
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
         _sync(trainer.device)
         rates.append((trainer.d_step_count - d0) * cfg.batch_size / (time.perf_counter() - t0))
     return {"what": "engine", "preset": preset, "device": str(trainer.device), "batch": cfg.batch_size,
-            "amp": trainer.amp, "compiled": trainer.G_fwd is not trainer.G, "step_mode": trainer.step_mode,
+            "amp": trainer.amp, "compiled": trainer.compiled, "step_mode": trainer.step_mode,
             "step_note": trainer.step_note,
             "images_per_sec": statistics.median(rates), "repeats": [round(r) for r in rates]}
 
@@ -145,6 +146,8 @@ def add_parser(sub) -> None:
         p.set_defaults(fn=lambda a, fn=fn: _emit(a, fn(a)))
     from gan.commands.bench_quality import add_quality_benches
     add_quality_benches(bs, _emit)
+    from gan.commands.bench_ddp import add_ddp_bench
+    add_ddp_bench(bs, _emit)
 
 
 def _emit(args, rows: list[dict]) -> None:

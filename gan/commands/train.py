@@ -2,6 +2,7 @@
 and an optional float16 export for weights/."""
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,10 @@ def add_parser(sub) -> None:
     t.add_argument("--export", help="also write a float16 generator-only file here (for weights/)")
     t.add_argument("--stop-at-goal", type=float, metavar="SECONDS",
                    help="every SECONDS of training, score 2,000 samples; stop once the preset's goal is met")
+    t.add_argument("--no-sync-bn", action="store_true",
+                   help="under torchrun on CUDA: keep BatchNorm statistics per process (default: SyncBatchNorm)")
+    t.add_argument("--dist-timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="under torchrun: how long a process waits for a lost peer before giving up (default 300)")
     add_train_options(t)
     t.set_defaults(fn=run)
 
@@ -63,20 +68,53 @@ class GoalWatch:
 
 
 def run(args) -> None:
+    """One run; under torchrun, this process's share of a distributed run (gan/distributed.py)."""
+    from gan import distributed
+    world = distributed.World.from_env()
+    cfg = config_from_args(args)
+    cfg.device, cfg.sync_bn = world.device(cfg.device), not args.no_sync_bn
+    distributed.start(world, cfg.device, args.dist_timeout)
+    try:
+        _run(args, cfg, world)
+    finally:
+        distributed.stop()
+
+
+class Terminated(Exception):
+    pass
+
+
+def _terminated(signum, frame):
+    raise Terminated("stopped by torchrun (another process of the run failed)")
+
+
+def describe_world(trainer) -> str:
+    w, cfg = trainer.world, trainer.cfg
+    backend = "nccl" if trainer.device.type == "cuda" else "gloo"
+    sync = ("SyncBatchNorm" if cfg.sync_bn else "BatchNorm statistics per process") if trainer.device.type == "cuda" \
+        else "BatchNorm statistics per process"
+    return (f"distributed: {w.size} processes ({backend}), effective batch {w.size} x {cfg.batch_size} = "
+            f"{trainer.global_batch} images; learning rates as given (G {cfg.lr_g:g}, D {cfg.lr_d:g}): gradients are "
+            f"averaged over the effective batch, so this run equals one process with batch {trainer.global_batch}; "
+            f"{sync}; {trainer.step_mode} step" + (f" ({trainer.step_note})" if trainer.step_note else ""))
+
+
+def _run(args, cfg, world) -> None:
     from tqdm import tqdm
 
     from gan.data import load_mnist
     from gan.loop import resume_trainer, train
     from gan.training import Trainer
     from gan.sampling import to_pil
-    cfg = config_from_args(args)
     data = load_mnist("train", args.data, download=args.download)
+    args.quiet = args.quiet or not world.main           # rank 0 alone reports
     if not args.quiet:
         print(f"MNIST: {data.source} ({len(data):,} training images)")
     out = Path(args.out)
-    (out / "samples").mkdir(parents=True, exist_ok=True)
+    if world.main:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
     writer = None
-    if args.tensorboard:
+    if args.tensorboard and world.main:
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(out / "tb"))
     by_time = cfg.steps is None and cfg.epochs is None       # a --seconds run: the bar counts seconds
@@ -104,11 +142,27 @@ def run(args) -> None:
                     writer.add_scalar(f"train/{k}", v, p.step)
             writer.add_scalar("train/images_per_sec", p.images_per_sec, p.step)
 
-    trainer = resume_trainer(cfg, args.resume, data) if args.resume else Trainer(cfg, data)
+    trainer = resume_trainer(cfg, args.resume, data, world) if args.resume else Trainer(cfg, data, world)
+    if world.active and world.main:
+        print(describe_world(trainer))
     watch = GoalWatch(trainer, args.stop_at_goal, log=None if args.quiet else print) if args.stop_at_goal else None
     hook = progress if watch is None else (lambda p: (progress(p), watch.progress(p)))
-    result = train(progress=hook, trainer=trainer, abort=watch.reached if watch else None)
+    if world.active:                         # torchrun stops every process with SIGTERM when one fails
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        result = train(progress=hook, trainer=trainer, abort=watch.reached if watch else None)
+    except (RuntimeError, Terminated) as e:  # a lost peer: gloo/NCCL raise RuntimeError kinds
+        if not world.active:
+            raise
+        bar.close()
+        last = out / "checkpoint.safetensors"
+        print(f"rank {world.rank}: the run stopped at step {trainer.step}: {str(e).splitlines()[0][:200]}. "
+              f"The last checkpoint is {last}{'' if last.exists() else ' (none written yet)'}; "
+              f"continue with --resume {last}", file=sys.stderr, flush=True)
+        sys.exit(4)
     bar.close()
+    if not world.main:
+        return
     if writer is not None:
         writer.close()
     recipe = {"command": "python -m gan train " + " ".join(sys.argv[2:] if args.argv is None else args.argv),
