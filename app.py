@@ -13,7 +13,7 @@ from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import gpu_duration, on_gpu
-from gan.app.gradio_wiring import endpoint, quiet_visitor_errors
+from gan.app.gradio_wiring import endpoint, name_refused_inputs, quiet_visitor_errors
 from gan.app.page import CSS, JS
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
 from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
@@ -32,13 +32,6 @@ try:                                    # ZeroGPU hardware on Hugging Face Space
 except ImportError:
     def gpu(fn):
         return fn
-
-
-def options(preset):
-    try:
-        return PLAY.preset_defaults(preset)
-    except ValueError as e:
-        raise gr.Error(str(e), print_exception=False) from None
 
 
 DIGITS = ["all"] + [str(d) for d in range(10)]
@@ -153,43 +146,50 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     render = endpoint(PLAY.render, RenderRequest, name="render_grid")   # "render" is the public API name below
     explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, *sliders]))
     explore_in = list(explore_inputs.values())
-    fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None)
+    # values reach the request checks as sent (preprocess=False): each wrong one is refused by name
+    fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None, preprocess=False,
+                api_visibility="private")
+    raw_in = dict(preprocess=False)
     for s in sliders:
-        s.input(render, explore_in, grid, api_visibility="private", **fast)
+        s.input(render, explore_in, grid, **fast)
     for comp in (seed, n, digit, raw):
-        comp.change(render, explore_in, grid, api_visibility="private", **fast)
-    gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None)
+        comp.change(render, explore_in, grid, **fast)
+    gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, **raw_in)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
-    reset.click(lambda: [0.0] * N_SLIDERS, None, sliders).then(render, explore_in, grid, **fast)
+    reset.click(lambda: [0.0] * N_SLIDERS, None, sliders, api_visibility="private").then(render, explore_in, grid, **fast)
     info_outputs = [info, digit, download_model, diagram]
     model_info = endpoint(PLAY.model_info, params=["model"])
-    model.change(model_info, model, info_outputs, api_name="model_info").then(render, explore_in, grid, **fast)
+    model.change(model_info, model, info_outputs, api_name="model_info", **raw_in).then(render, explore_in, grid, **fast)
     upload_model.upload(endpoint(PLAY.upload_weights, params=["path"]), upload_model,
                         [model, info], api_name="upload_weights")
     interp_btn.click(endpoint(PLAY.interpolate, InterpolateRequest), [model, seed_a, seed_b, frames, digit_a, digit_b],
-                     [strip, gif], api_name="interpolate")
+                     [strip, gif], api_name="interpolate", **raw_in)
     probe_btn.click(endpoint(PLAY.probe, ProbeRequest), [model, sketch, upload], [seen, probs, d_score], api_name="probe")
-    demo.load(model_info, model, info_outputs).then(render, explore_in, grid)
+    demo.load(model_info, model, info_outputs, api_visibility="private", **raw_in).then(render, explore_in, grid, **fast)
 
     option_fields = [loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, ema, digits]
-    preset.change(options, preset, option_fields)
+    preset.change(endpoint(PLAY.preset_defaults, params=["preset"], name="options"), preset, option_fields,
+                  api_name="options", **raw_in)
     train_inputs = dict(preset=preset, length_kind=length_kind, length=length, loss=loss, optimizer=optimizer, lr_g=lr_g,
                         lr_d=lr_d, d_steps=d_steps, batch=batch, smoothing=smoothing, digits=digits, ema=ema,
                         seed=train_seed, init=init)
     assert list(train_inputs) == fields_of(TrainRequest), "the Train tab's inputs follow TrainRequest's fields"
     train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, loss_plot, d_plot, gn_plot, quality, hist, compare]))
     train = (gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()), [*train_outputs.values(), model])
-    slots = dict(concurrency_limit=LIMITS.max_concurrent_runs, concurrency_id="train", show_progress="minimal")
+    slots = dict(concurrency_limit=LIMITS.max_concurrent_runs, concurrency_id="train", show_progress="minimal", **raw_in)
     start.click(*train, api_name="train", **slots)
-    case.change(PLAY.gallery_text, case, case_text)
+    case.change(endpoint(PLAY.gallery_text, params=["name"]), case, case_text, api_name="gallery_text", **raw_in)
     for btn, fix in ((show_case, False), (fix_case, True)):      # fill in the recipe, then start it like Start does
-        btn.click(functools.partial(PLAY.gallery_form, fix=fix), case, train[1]).then(*train, **slots)
+        btn.click(endpoint(functools.partial(PLAY.gallery_form, fix=fix), params=["name"], name="gallery_form"), case,
+                  train[1], api_name=f"gallery_{'fix' if fix else 'recipe'}", **raw_in).then(*train, **slots,
+                                                                                           api_visibility="private")
     buttons = dict(zip(CONTROL_ACTIONS, (pause, resume, stop, step_d, step_g, step_both, apply_lr)))
     for action, btn in buttons.items():
         btn.click(endpoint(functools.partial(PLAY.control, action), ControlRequest, name=f"control_{action}"),
-                  [lr_g, lr_d], control_msg, api_name=f"control_{action}", concurrency_limit=None)
+                  [lr_g, lr_d], control_msg, api_name=f"control_{action}", concurrency_limit=None, **raw_in)
     demo.unload(endpoint(PLAY.leave))
 
+name_refused_inputs(demo)               # Gradio's own refusals (files, images) name the field too
 demo.queue(max_size=int(os.environ.get("GAN_QUEUE_SIZE", 64)))
 
 if __name__ == "__main__":

@@ -99,7 +99,9 @@ def load_classifier(path: str | Path = DEFAULT_WEIGHTS, device="cpu") -> Classif
             raise ValueError(f"{path}: not an evaluator classifier file")
         model = Classifier()
         model.load_state_dict(tensors)
-        _CACHE[key] = model.to(device).eval().requires_grad_(False)
+        # channels_last: oneDNN's native layout on a CPU, ~1.6x faster features (same fp32 maths)
+        fmt = torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+        _CACHE[key] = model.to(device, memory_format=fmt).eval().requires_grad_(False)
     return _CACHE[key]
 
 

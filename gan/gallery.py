@@ -94,8 +94,8 @@ def case_config(name: str, fix: bool = False, device: str = "cpu", **overrides):
 
 
 def get_failure(name: str) -> Failure:
-    if name not in GALLERY:
-        raise ValueError(f"unknown failure {name!r}; the gallery has: {', '.join(GALLERY)}")
+    if not isinstance(name, str) or name not in GALLERY:
+        raise ValueError(f"unknown failure {name!r}: the name must be one of {', '.join(GALLERY)}")
     return GALLERY[name]
 
 

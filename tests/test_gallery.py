@@ -1,5 +1,6 @@
 """Each failure in the gallery really shows on its fixed seed, and its fix really removes it
-(real MNIST, the recipes' own lengths: under 30 s each on a 2-core CPU)."""
+(real MNIST, the recipes' own lengths). How long each takes is a figure ``python -m gan gallery``
+prints, not a test: timings belong to benchmarks."""
 import pytest
 
 from gan.gallery import FAILURES, case_config, run_case
@@ -18,7 +19,6 @@ def test_the_failure_shows_and_its_fix_removes_it(name, mnist_train):
     good = run_case(name, fix=True, data=mnist_train)
     assert bad["shows_failure"], bad
     assert not good["shows_failure"], good
-    assert bad["seconds"] < 30 and good["seconds"] < 30
 
 
 def test_the_app_starts_exactly_the_gallery_recipe():
@@ -29,7 +29,7 @@ def test_the_app_starts_exactly_the_gallery_recipe():
     limits = Limits(1, 120, 100, 20, 2)
     for f in FAILURES:
         for fix in (False, True):
-            form = dict(zip(fields_of(TrainRequest), Playground.gallery_form(f.name, fix)))
+            form = dict(zip(fields_of(TrainRequest), Playground.gallery_form(f.name, fix=fix)))
             cfg = TrainRequest(**form).to_config(limits, app_recipe(form["preset"], gpu=False))
             want = case_config(f.name, fix)
             for k in ("preset", "loss", "lr_g", "lr_d", "d_steps", "batch_size", "ema", "steps", "seed"):

@@ -1,17 +1,20 @@
 """A short version of ``python -m gan load`` (the full one is 2 minutes, 20 explorers, 4 trainers):
-the app as users start it, in its own process, under concurrent gradio_client visitors."""
+the app as users start it, in its own process, under concurrent gradio_client visitors of the
+mixed profile (every shipped model, 1-100 digits, bad values, a trainer who leaves mid-run)."""
 import pytest
 
 from gan.commands.load import run_load
 
 
 @pytest.mark.slow
-def test_short_load_has_no_errors_and_respects_the_training_limit():
+def test_short_mixed_load_has_no_errors_and_respects_the_training_limit():
     r = run_load(explorers=4, trainers=2, seconds=20, max_requests=2000, slots=1, run_seconds=4)
     assert r["errors"] == 0, r["error_samples"]
     assert r["server_alive"]
-    assert r["render_requests"] >= 20                      # explorers were served while runs trained
-    assert r["training_runs"] >= 2 and r["runs_finished"] == r["training_runs"]
-    assert r["max_runs_at_once"] <= 1                       # the concurrency limit held
-    assert r["queue_wait_max_s"] > 1                        # ...because the second trainer had to wait
+    assert r["render_requests"] >= 40 and len(r["per_model"]) >= 3     # explorers were served while runs trained
+    assert r["bad_values_refused_by_name"] >= 1                          # ...and their bad values refused by name
+    assert r["runs_left_mid_way"] >= 1                                   # the leaving visitor freed the slot:
+    assert r["training_runs"] >= 1 and r["runs_finished"] == r["training_runs"]   # the others' runs still finished
+    assert r["max_runs_at_once"] <= 1                                    # the concurrency limit held
+    assert r["queue_wait_max_s"] > 1                                     # ...because someone had to wait
     assert len(r["memory_curve"]) >= 5 and r["memory_mb_end"] > 100

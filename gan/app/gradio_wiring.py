@@ -62,6 +62,39 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
     return wrapped
 
 
+def _param_names(block_fn) -> list[str]:
+    try:
+        params = inspect.signature(block_fn.fn).parameters
+    except (TypeError, ValueError):
+        return []
+    return [p for p, v in params.items() if v.annotation is not gr.Request and p != "request"]
+
+
+def name_refused_inputs(demo: gr.Blocks) -> None:
+    """A value that Gradio's own input processing refuses (a list where an image goes, a path
+    outside its upload folder) ends in a gr.Error that names the API parameter, not Gradio's
+    anonymous "the upstream app raised an exception". The failing input is found by processing
+    each one alone (only on this error path)."""
+    original = demo.preprocess_data
+
+    async def preprocess_data(block_fn, inputs, state, explicit_call=False):
+        try:
+            return await original(block_fn, inputs, state, explicit_call)
+        except Exception as e:  # noqa: BLE001 - re-raised below when no single input explains it
+            names = _param_names(block_fn)
+            for i in range(len(inputs)):
+                try:
+                    await original(block_fn, [v if j == i else None for j, v in enumerate(inputs)], None, explicit_call)
+                except Exception:  # noqa: BLE001
+                    field = names[i] if i < len(names) else f"input {i + 1}"
+                    why = e.message if isinstance(e, gr.Error) else f"not a valid value for this input ({type(e).__name__})"
+                    log.info("refused %s: %s: %s", block_fn.name, field, " ".join(str(why).split())[:200])
+                    raise gr.Error(f"{field}: {why}", print_exception=False) from None
+            raise
+
+    demo.preprocess_data = preprocess_data
+
+
 class _OneLineForVisitorErrors:
     """Stands in for the ``traceback`` module inside Gradio's server modules: a visitor's bad
     input (a gr.Error, or a value a component refused) is logged in one line; every other

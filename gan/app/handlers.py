@@ -22,6 +22,7 @@ from gan.app.inputs import check_float, decode_drawing
 from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
 from gan.app.limits import Limits, on_gpu
 from gan.app.priority import Foreground
+from gan.app.render_batch import RenderBatcher
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest
 from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
 from gan.app.updates import KEEP, Update
@@ -43,6 +44,8 @@ class Playground:
         self.library = library or ModelLibrary()
         self.sessions = SessionStore(self.limits)
         self.foreground = Foreground()        # on a CPU, training yields to slider renders between steps
+        self.renders = RenderBatcher()         # concurrent renders of one model: one forward pass
+        self.training_slots = threading.BoundedSemaphore(self.limits.max_concurrent_runs)
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
@@ -122,10 +125,12 @@ class Playground:
         return Update(choices=self.model_choices(session), value=key), f"Loaded **{name}**: pick it above to explore it."
 
     # ------------------------------------------------------------------ explore
-    def render(self, req: RenderRequest, session_key: str | None = None) -> np.ndarray:
+    def render(self, req: RenderRequest, session_key: str | None = None):
         _, explorer, _ = self.resolve(req.model, self.session(session_key))
         with self.foreground.request():
-            return pictures.render(explorer, req.seed, req.n, req.sliders, req.digit, req.raw, self.limits)
+            grid = pictures.render(explorer, req.seed, req.n, req.sliders, req.digit, req.raw, self.limits,
+                                   self.renders, session_key)
+        return KEEP if grid is None else grid               # None: this visitor's newer request is drawing
 
     @staticmethod
     def reseed() -> int:
@@ -155,7 +160,7 @@ class Playground:
         return pictures.enlarge(digit, 8), labels, note
 
     # ------------------------------------------------------------------ train
-    def preset_defaults(self, preset) -> tuple:
+    def preset_defaults(self, preset, session_key: str | None = None) -> tuple:
         """The Options fields for a preset: loss, optimizer, lr G, lr D, D steps, batch, smoothing, EMA, digits."""
         r = app_recipe(preset)
         return (r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing, r.ema,
@@ -174,11 +179,13 @@ class Playground:
         except MNISTNotFound as e:
             raise ValueError(str(e)) from None
         run, thread = start_run(session, cfg, data, quality_every=QUALITY_EVERY, init_from=init_model,
-                                foreground=None if on_gpu() else self.foreground)
+                                foreground=None if on_gpu() else self.foreground, slots=self.training_slots)
         try:
             sent: dict = {}
+            run.watched_at = time.monotonic()
             yield train_outputs(run, session, sent=sent) + (KEEP,)
             while not run.done.is_set():
+                run.watched_at = time.monotonic()       # the stream is being read (see Run.abandoned)
                 run.changed.wait(0.5)                   # a new picture goes out as soon as it exists,
                 run.changed.clear()                     # the status line at least twice a second
                 if not run.done.is_set():
@@ -192,12 +199,14 @@ class Playground:
     def control(self, action: str, req: ControlRequest, session_key: str | None = None) -> str:
         if action not in CONTROL_ACTIONS:
             raise ValueError(f"unknown control {action!r}")
+        lr_g, lr_d = (None if v in (None, "") else check_float(name, v, 1e-6, 0.1)
+                      for name, v in (("lr_g (G learning rate)", req.lr_g), ("lr_d (D learning rate)", req.lr_d)))
         run = self.session(session_key).active()
         if run is None:
             raise ValueError("no run is going")
         if action == "lr":
-            lr_g = check_float("G learning rate", req.lr_g, 1e-6, 0.1)
-            lr_d = check_float("D learning rate", req.lr_d, 1e-6, 0.1)
+            if lr_g is None or lr_d is None:
+                raise ValueError("lr_g and lr_d: set both learning rates to apply them")
             run.control.set_lr(lr_g, lr_d)
             return f"learning rates set to G {lr_g:g}, D {lr_d:g}"
         {"pause": run.control.pause, "resume": run.control.resume, "stop": run.control.stop}.get(
@@ -206,7 +215,7 @@ class Playground:
 
     # ------------------------------------------------------------------ failure gallery
     @staticmethod
-    def gallery_text(name: str) -> str:
+    def gallery_text(name: str, session_key: str | None = None) -> str:
         from gan.gallery import get_failure
         f = get_failure(name)
         return (f"**{f.title}.** {f.what}\n\n*Look at:* {f.chart}\n\n*The fix:* {f.fix_what}\n\n"
@@ -214,7 +223,7 @@ class Playground:
                 "in *Compare your runs*.")
 
     @staticmethod
-    def gallery_form(name: str, fix: bool) -> tuple:
+    def gallery_form(name: str, session_key: str | None = None, fix: bool = False) -> tuple:
         """The Train tab's inputs (in TrainRequest's field order) for a failure's recipe or its fix."""
         from gan.app.requests import TrainRequest, fields_of
         from gan.gallery import case_config

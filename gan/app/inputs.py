@@ -12,20 +12,24 @@ import numpy as np
 
 def check_int(name: str, value, lo: int, hi: int) -> int:
     """Coerce an API value to an int in [lo, hi], or raise ValueError naming the field."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    f = _number(name, value)
     if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
         raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
     return int(f)
 
 
-def check_float(name: str, value, lo: float, hi: float) -> float:
+def _number(name: str, value) -> float:
+    """A number (or a string holding one, as a dropdown sends digits); never a boolean, list or dict."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
     try:
-        f = float(value)
+        return float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number, got {value!r}") from None
+
+
+def check_float(name: str, value, lo: float, hi: float) -> float:
+    f = _number(name, value)
     if not math.isfinite(f) or not lo <= f <= hi:
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
     return f

@@ -25,6 +25,7 @@ class ModelLibrary:
         self._models: dict[str, tuple[GeneratorModel, Explorer]] = {}
         self._discriminators: dict[str, tuple[torch.nn.Module, dict]] = {}
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
         card = self.dir / "metrics.json"
         self.metrics = json.loads(card.read_text()) if card.is_file() else {}
 
@@ -81,20 +82,27 @@ class ModelLibrary:
     def get(self, name: str) -> tuple[GeneratorModel, Explorer]:
         if name not in self.names():
             raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(self.names())}")
-        with self._lock:
+        with self._lock:                         # one lock per model: a request waits for its own model's load only
+            if name in self._models:
+                return self._models[name]
+            lock = self._loading.setdefault(name, threading.Lock())
+        with lock:
             if name not in self._models:
                 model = load_generator(self.dir / f"{name}.safetensors", device=self.device)
-                self._models[name] = (model, Explorer(model))
+                explorer = Explorer(model)
+                explorer.pca_directions           # the sliders' directions, fitted once
+                self._models[name] = (model, explorer)
             return self._models[name]
 
 
 def warm_up(model_library: "ModelLibrary | None" = None) -> None:
-    """What the first visitor would otherwise wait for: the evaluator's reference features
-    (~10 s on a CPU, needed by the first quality check) and the default model with its slider
-    directions. Best effort: without MNIST the check reports its own error later."""
+    """What a visitor would otherwise wait for: every shipped model with its slider directions
+    (the default first, then the list's order), and the evaluator's reference features (~10 s
+    on a CPU, needed by the first quality check). Best effort: without MNIST the check reports
+    its own error later."""
     try:
-        if model_library is not None:
-            model_library.get(DEFAULT_MODEL)[1].pca_directions
+        for name in model_library.names() if model_library is not None else ():
+            model_library.get(name)
         from gan.evaluate import reference
         reference()
     except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem

@@ -15,26 +15,36 @@ from gan.explore import Explorer
 from gan.sampling import GeneratorModel, make_grid
 
 
-def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, limits: Limits | None = None) -> np.ndarray:
+def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, limits: Limits | None = None,
+           batcher=None, visitor: str | None = None) -> np.ndarray | None:
+    """The grid (ten digits a row) for these values; through ``batcher`` (merged with other
+    visitors' renders of the same model) when given: None when this visitor's newer request
+    superseded it."""
     limits = limits or Limits.from_env()
     if not isinstance(raw, bool):
         raise ValueError(f"raw must be true or false, got {raw!r}")
     seed = check_int("seed", seed, 0, 2**31 - 1)
-    n = check_int("number of digits", n, 1, limits.max_samples)
-    sliders = [check_float(f"slider {i + 1}", s, -5, 5) for i, s in enumerate(sliders or [])]
+    n = check_int("n (number of digits)", n, 1, limits.max_samples)
+    sliders = [check_float(f"s{i + 1} (slider {i + 1})", s, -5, 5) for i, s in enumerate(sliders or [])]
     if digit in (None, "", "all"):
         digit = None
     else:
         digit = check_int("digit", digit, 0, 9)
-    return explorer.grid(seed, n, sliders, digit if explorer.model.conditional else None, raw)
+    model = explorer.model
+    z = explorer.latents(seed, n, sliders, raw)
+    labels = None
+    if model.conditional:                   # one digit for all, or 0-9 repeating (columns line up with digits)
+        labels = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
+    images = batcher.generate(model, z, labels, visitor) if batcher is not None else model.generate(z, labels, fast=True)
+    return None if images is None else make_grid(images, nrow=min(n, 10)).numpy()
 
 
 def interpolation(model: GeneratorModel, seed_a, seed_b, frames, digit_a=None, digit_b=None):
     """(strip image, list of frames) between two seeds (and two digits for conditional models)."""
-    seed_a, seed_b = check_int("seed A", seed_a, 0, 2**31 - 1), check_int("seed B", seed_b, 0, 2**31 - 1)
+    seed_a, seed_b = check_int("seed_a", seed_a, 0, 2**31 - 1), check_int("seed_b", seed_b, 0, 2**31 - 1)
     frames = check_int("frames", frames, 2, 60)
-    da = None if digit_a in (None, "", "all") else check_int("digit A", digit_a, 0, 9)
-    db = None if digit_b in (None, "", "all") else check_int("digit B", digit_b, 0, 9)
+    da = None if digit_a in (None, "", "all") else check_int("digit_a", digit_a, 0, 9)
+    db = None if digit_b in (None, "", "all") else check_int("digit_b", digit_b, 0, 9)
     imgs = model.interpolate(seed_a, seed_b, frames, da, db if model.conditional else None)
     return make_grid(imgs, nrow=frames).numpy(), imgs
 

@@ -107,12 +107,12 @@ class TrainRequest:
         request's non-empty options on top, every value checked against ``limits``."""
         from gan.config import TrainConfig
         from gan.losses import LOSSES
-        _choice("start from", self.init, ("scratch", "pretrained"))
-        kind = _choice("length in", self.length_kind, ("seconds", "steps"))
+        _choice("init (start from)", self.init, ("scratch", "pretrained"))
+        kind = _choice("length_kind (length in)", self.length_kind, ("seconds", "steps"))
         length = check_float("length", self.length, 1, 10**7)
         if self.digits is not None and not isinstance(self.digits, (list, tuple)):
             raise ValueError(f"digits must be a list of digits 0-9, got {self.digits!r}")
-        digits = tuple(sorted({check_int("digit", d, 0, 9) for d in self.digits})) if self.digits else None
+        digits = tuple(sorted({check_int("digits", d, 0, 9) for d in self.digits})) if self.digits else None
 
         def opt(name, value, check, *bounds):
             return getattr(recipe, name) if _empty(value) else check(*bounds[:1], value, *bounds[1:])
@@ -122,15 +122,15 @@ class TrainRequest:
             loss=recipe.loss if _empty(self.loss) else _choice("loss", self.loss, LOSSES),
             optimizer=recipe.optimizer if _empty(self.optimizer) else _choice("optimizer", self.optimizer,
                                                                              ("adam", "rmsprop")),
-            lr_g=opt("lr_g", self.lr_g, check_float, "G learning rate", 1e-6, 0.1),
-            lr_d=opt("lr_d", self.lr_d, check_float, "D learning rate", 1e-6, 0.1),
-            d_steps=opt("d_steps", self.d_steps, check_int, "D steps", 1, 10),
+            lr_g=opt("lr_g", self.lr_g, check_float, "lr_g (G learning rate)", 1e-6, 0.1),
+            lr_d=opt("lr_d", self.lr_d, check_float, "lr_d (D learning rate)", 1e-6, 0.1),
+            d_steps=opt("d_steps", self.d_steps, check_int, "d_steps (D steps)", 1, 10),
             batch_size=opt("batch_size", self.batch, check_int, "batch", 8, 1024),
-            label_smoothing=opt("label_smoothing", self.smoothing, check_float, "label smoothing", 0, 0.5),
-            ema=opt("ema", self.ema, check_float, "EMA", 0, 0.9999),
+            label_smoothing=opt("label_smoothing", self.smoothing, check_float, "smoothing (label smoothing)", 0, 0.5),
+            ema=opt("ema", self.ema, check_float, "ema (EMA of G)", 0, 0.9999),
             seed=check_int("seed", self.seed, 0, 2**31 - 1),
             digits=digits if digits is not None else recipe.digits,
-            steps=check_int("steps", length, 1, 10**7) if kind == "steps" else None,
+            steps=check_int("length (steps)", length, 1, 10**7) if kind == "steps" else None,
             seconds=min(length if kind == "seconds" else limits.max_run_seconds, limits.max_run_seconds),
             log_every=5, sample_every=10**6, sample_seconds=0.4, model=recipe.model)
 

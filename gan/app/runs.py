@@ -1,11 +1,14 @@
 """Visitors' sessions and their live training runs. A run trains in its own thread through the
 engine's one ``train`` loop; the ``Run`` record fills in as progress arrives and is what the
 Train tab streams. Runs of all visitors share ``Limits.max_concurrent_runs`` slots (the queue
-lives in the UI framework); a session's runs stop when its tab closes."""
+lives in the UI framework, and ``slots`` holds the line on the server too: a cancelled stream frees
+its queue slot at once, while its run takes up to STREAM_TIMEOUT to notice); a session's runs
+stop when its tab closes or its stream is cancelled."""
 from __future__ import annotations
 
 import copy
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,8 @@ from gan.sampling import GeneratorModel, from_trainer, load_generator
 
 DEFAULT_TRAIN_PRESET = "cgan"
 QUALITY_EVERY = 200                     # steps between quick quality checks in the app
+STREAM_TIMEOUT = 3.0                    # seconds unread before a run's stream counts as abandoned (it is
+                                        # read at least every 0.6 s while its visitor watches)
 
 
 def app_recipe(preset: str, gpu: bool | None = None) -> TrainConfig:
@@ -55,6 +60,12 @@ class Run:
     done: threading.Event = field(default_factory=threading.Event)
     changed: threading.Event = field(default_factory=threading.Event)  # a new grid or report to show
     discriminator: torch.nn.Module | None = None        # CPU copy, for the probe
+    watched_at: float | None = None                     # when the visitor's stream last asked for more
+
+    def abandoned(self) -> bool:
+        """Nobody has read this run's stream for STREAM_TIMEOUT seconds: its visitor cancelled it
+        (Gradio stops pulling a cancelled stream at once, and frees its training slot)."""
+        return self.watched_at is not None and time.monotonic() - self.watched_at > STREAM_TIMEOUT
 
     def finish(self, status: str, message: str, trainer) -> None:
         if trainer is not None:
@@ -157,7 +168,8 @@ def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict
 
 
 def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
-              name: str | None = None, foreground=None) -> tuple[Run, threading.Thread]:
+              name: str | None = None, foreground=None,
+              slots: threading.Semaphore | None = None) -> tuple[Run, threading.Thread]:
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground``, the run pauses between steps while renders are in flight."""
     from gan.loop import train, total_steps
@@ -181,7 +193,16 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
 
     def body():
         nonlocal trainer
+        held = False
         try:
+            if slots is not None:
+                run.status = "waiting for a training slot"
+                run.changed.set()
+                while not (held := slots.acquire(timeout=0.5)):
+                    if run.control.stopped or session.closed or run.abandoned():
+                        run.finish("aborted", "left before a training slot was free", None)
+                        return
+            run.status = "starting"
             trainer = Trainer(cfg, data)
             if init_from is not None:
                 trainer.G.load_state_dict(init_from.G.state_dict())
@@ -189,10 +210,10 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
                     trainer.G_ema.load_state_dict(init_from.G.state_dict())
             run.total = total_steps(cfg, len(trainer.data))
             run.status = "running"
-            result = train(progress=progress, trainer=trainer, control=run.control)
+            result = train(progress=progress, trainer=trainer, control=run.control, abort=run.abandoned)
             last_checked = run.quality[-1]["step"] if run.quality else 0
             if quality_every and result.status in ("finished", "aborted") and trainer.step > last_checked \
-                    and not session.closed:
+                    and not session.closed and not run.abandoned():
                 run.status = "checking quality"                # the final figure, not the last periodic one
                 run.quality.append({"step": trainer.step} | quick_quality(from_trainer(trainer)))
             run.finish(result.status, result.message, result.trainer)
@@ -202,6 +223,8 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             run.finish("failed", f"{type(e).__name__}: {e}", None)
         finally:
             trainer = None
+            if held:
+                slots.release()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
 

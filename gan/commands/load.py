@@ -1,45 +1,30 @@
 """``python -m gan load``: start the app on loopback and drive it like a crowd.
 
-Explorers change seeds, sliders and digits through /render; trainers start short training
-runs through /train and wait in the queue like anyone else. Bounded by --seconds and
---max-requests; only ever talks to the server it started itself on 127.0.0.1. Reports
-latency percentiles, training throughput, queue waits, errors, the most runs seen training
-at once against the limit, and the server's memory over time.
+Explorers change models, seeds, sliders, digits and counts through /render (the visitors are
+in ``crowd.py``: the default "mixed" profile uses every shipped model, 1-100 digits, and sends
+bad values one time in ten); trainers start short training runs through /train and wait in
+the queue like anyone else, one of them leaving each run half way. Bounded by --seconds and
+--max-requests; only ever talks to the server it started itself on 127.0.0.1. Reports render
+latency percentiles per model, bad values refused by name, training runs (finished, left),
+queue waits, errors, the most runs seen training at once, and the server's memory over time.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import random
-import re
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from gan.app.requests import TrainRequest, api_call, render_args
+from gan.commands.crowd import Tally, explorer, submit_and_wait, trainer
 
 ROOT = Path(__file__).resolve().parents[2]          # the repository: app.py lives there
-
-
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)     # explorer requests, ms
-    errors: list[str] = field(default_factory=list)
-    runs: list[dict] = field(default_factory=list)            # one per finished training run
-    memory: list[tuple[float, float]] = field(default_factory=list)   # (t, server RSS MB)
-    requests: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count(self, limit: int) -> bool:
-        with self.lock:
-            self.requests += 1
-            return self.requests <= limit
 
 
 def _free_port() -> int:
@@ -76,7 +61,7 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def wait_until_idle(pid: int, timeout: float = 120, busy: float = 0.05) -> None:
+def wait_until_idle(pid: int, timeout: float = 120, busy: float = 0.25) -> None:
     """Wait until the process uses under ``busy`` of a core over a second (start-up work done)."""
     t0 = time.time()
     while time.time() - t0 < timeout:
@@ -90,14 +75,16 @@ def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.
     port = _free_port()
     env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                         "GRADIO_ANALYTICS_ENABLED": "False"} | env
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    import tempfile
+    log = tempfile.TemporaryFile(mode="w+")             # the server's log: a pipe nobody reads would fill and block it
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}/"
     t0 = time.time()
     import httpx
     while time.time() - t0 < timeout:
         if proc.poll() is not None:
-            raise RuntimeError(f"the app exited during start-up:\n{proc.stderr.read()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"the app exited during start-up:\n{log.read()[-2000:]}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return proc, url
@@ -105,73 +92,6 @@ def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.
             time.sleep(0.5)
     proc.kill()
     raise RuntimeError(f"the app did not answer on {url} within {timeout:.0f}s")
-
-
-def _explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, think: float) -> None:
-    from gradio_client import Client
-    rng = random.Random(seed)
-    client = Client(url, verbose=False, download_files=False, ssl_verify=False)   # plain http on loopback;
-    # the image URL comes back as a browser gets it, and no CA bundle is loaded per request
-    state = {"seed": rng.randrange(1000), "digit": "all", "sliders": [0.0] * 8}
-    try:
-        while not stop.is_set() and tally.count(max_requests):
-            move = rng.random()
-            if move < 0.6:
-                state["sliders"][rng.randrange(8)] = round(rng.uniform(-3, 3), 2)
-            elif move < 0.8:
-                state["seed"] = rng.randrange(2**31 - 1)
-            else:
-                state["digit"] = rng.choice(["all"] + [str(d) for d in range(10)])
-            t0 = time.perf_counter()
-            try:
-                client.predict(**render_args("cgan", state["seed"], 50, state["digit"], False, *state["sliders"]), api_name="/render")
-                with tally.lock:
-                    tally.latencies.append((time.perf_counter() - t0) * 1000)
-            except Exception as e:  # noqa: BLE001 - every failure is counted and reported
-                with tally.lock:
-                    tally.errors.append(f"render: {type(e).__name__}: {e}"[:300])
-            stop.wait(rng.uniform(0.5 * think, 1.5 * think))     # looks at the digits, then changes something
-    finally:
-        client.close()
-
-
-def submit_and_wait(client, req: TrainRequest, poll: float):
-    """Submit a /train job and wait for its end; returns (job, when it left the queue or None)."""
-    from gradio_client.utils import Status
-    job = client.submit(**api_call(req), api_name="/train")
-    t_start = None
-    while not job.done():
-        if t_start is None and job.status().code in (Status.PROCESSING, Status.ITERATING):
-            t_start = time.perf_counter()
-        time.sleep(poll)
-    return job, t_start
-
-
-def _trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float) -> None:
-    from gradio_client import Client
-    client = Client(url, verbose=False)
-    args = TrainRequest.filled("dcgan", length_kind="seconds", length=run_seconds, batch=64, ema=0.0, seed=seed)
-    try:
-        while not stop.is_set() and tally.count(max_requests):
-            t_submit = time.perf_counter()
-            job, t_start = submit_and_wait(client, args, poll=0.05)
-            try:
-                status = job.outputs()[-1][0] if job.outputs() else ""
-                job.result()
-            except Exception as e:  # noqa: BLE001
-                with tally.lock:
-                    tally.errors.append(f"train: {type(e).__name__}: {e}"[:300])
-                continue
-            t_end = time.perf_counter()
-            m = re.search(r"Step (\d+), ([\d,]+) images/s, (\d+)s elapsed", status)
-            t_start = t_start or t_end
-            with tally.lock:
-                tally.runs.append({"queue_wait_s": t_start - t_submit, "start": t_start, "end": t_end,
-                                   "steps": int(m.group(1)) if m else 0,
-                                   "images_per_sec": float(m.group(2).replace(",", "")) if m else 0.0,
-                                   "finished": "finished" in status})
-    finally:
-        client.close()
 
 
 def _pct(xs: list[float], q: float) -> float:
@@ -192,22 +112,29 @@ def _max_overlap(runs: list[dict], tail_s: float = 1.0) -> int:
     return best
 
 
+def _stats(ms: list[float]) -> dict:
+    return {"requests": len(ms), "p50_ms": round(statistics.median(ms), 1) if ms else None,
+            "p95_ms": round(_pct(ms, 0.95), 1) if ms else None, "max_ms": round(max(ms), 1) if ms else None}
+
+
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
-             slots: int | None = None, run_seconds: float = 15, think: float = 1.0) -> dict:
+             slots: int | None = None, run_seconds: float = 15, profile: str = "mixed") -> dict:
+    from gan.app.library import ModelLibrary
+    if profile not in ("mixed", "cgan50"):
+        raise ValueError(f"--profile must be mixed or cgan50, got {profile!r}")
+    models = ModelLibrary().names()
     env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
     if slots is not None:
         env["GAN_MAX_CONCURRENT_RUNS"] = str(slots)
     proc, url = start_server(env)
     tally, stop = Tally(), threading.Event()
-    threads = [threading.Thread(target=_explorer, args=(url, stop, tally, max_requests, i, think), daemon=True)
+    threads = [threading.Thread(target=explorer, args=(url, stop, tally, max_requests, i, profile, models), daemon=True)
                for i in range(explorers)]
-    threads += [threading.Thread(target=_trainer, args=(url, stop, tally, max_requests, i, run_seconds), daemon=True)
+    threads += [threading.Thread(target=trainer, args=(url, stop, tally, max_requests, i, run_seconds,
+                                                       profile == "mixed" and i == 0), daemon=True)
                 for i in range(trainers)]
     try:
-        from gradio_client import Client
-        warm = Client(url, verbose=False)               # load the model once before the clock starts
-        warm.predict(**render_args("cgan", 0, 50, "all", False, *[0.0] * 8), api_name="/render")
-        warm.close()
+        wait_until_idle(proc.pid)                        # start-up work (every model loaded) done, as in service
         t0 = time.perf_counter()
         cpu0 = _cpu_seconds(proc.pid), time.process_time()
         for t in threads:
@@ -231,15 +158,21 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    after_first_minute = [m for t, m in tally.memory if t >= min(60, seconds / 2)]
-    lat = tally.latencies
-    result = {
-        "what": "load", "explorers": explorers, "trainers": trainers, "seconds": seconds,
-        "slots": slots if slots is not None else "app default", "think_s": think,
-        "render_requests": len(lat), "render_p50_ms": round(statistics.median(lat), 1) if lat else None,
-        "render_p95_ms": round(_pct(lat, 0.95), 1) if lat else None, "render_max_ms": round(max(lat), 1) if lat else None,
-        "training_runs": len(tally.runs), "runs_finished": sum(r["finished"] for r in tally.runs),
-        "images_per_sec_per_run": round(statistics.mean(r["images_per_sec"] for r in tally.runs), 1) if tally.runs else None,
+    second_half = [m for t, m in tally.memory if t >= min(60, seconds / 2)]
+    lat = [ms for v in tally.latencies.values() for ms in v]
+    stayed = [r for r in tally.runs if not r["left"]]
+    overall = _stats(lat)
+    return {
+        "what": "load", "profile": profile, "explorers": explorers, "trainers": trainers, "seconds": seconds,
+        "slots": slots if slots is not None else "app default",
+        "render_requests": overall["requests"], "render_p50_ms": overall["p50_ms"], "render_p95_ms": overall["p95_ms"],
+        "render_max_ms": overall["max_ms"],
+        "worst_model_p95_ms": max((_stats(v)["p95_ms"] for v in tally.latencies.values()), default=None),
+        "bad_values_refused_by_name": tally.bad_refused,
+        "training_runs": len(stayed), "runs_finished": sum(r["finished"] for r in stayed),
+        "runs_left_mid_way": len(tally.runs) - len(stayed),
+        "images_per_sec_per_run": round(statistics.mean(r["images_per_sec"] for r in stayed if r["images_per_sec"]), 1)
+        if any(r["images_per_sec"] for r in stayed) else None,
         "queue_wait_p50_s": round(statistics.median(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
         "queue_wait_max_s": round(max(r["queue_wait_s"] for r in tally.runs), 2) if tally.runs else None,
         "max_runs_at_once": _max_overlap(tally.runs),
@@ -247,11 +180,10 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         "errors": len(tally.errors), "error_samples": tally.errors[:5], "server_alive": alive,
         "memory_mb_start": tally.memory[0][1] if tally.memory else None,
         "memory_mb_end": tally.memory[-1][1] if tally.memory else None,
-        "memory_mb_growth_after_first_minute": round(max(after_first_minute) - min(after_first_minute), 1)
-        if after_first_minute else None,
+        "memory_mb_growth_second_half": round(max(second_half) - min(second_half), 1) if second_half else None,
+        "per_model": {m: _stats(v) for m, v in sorted(tally.latencies.items())},
         "memory_curve": tally.memory,
     }
-    return result
 
 
 def add_parser(sub) -> None:
@@ -262,8 +194,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-requests", type=int, default=50_000, help="hard cap on requests, all clients together")
     p.add_argument("--slots", type=int, help="GAN_MAX_CONCURRENT_RUNS for the server (default: the app's own)")
     p.add_argument("--run-seconds", type=float, default=15, help="length of each training run")
-    p.add_argument("--think", type=float, default=1.0,
-                   help="mean seconds an explorer looks before the next change (0.2: dragging non-stop)")
+    p.add_argument("--profile", choices=("mixed", "cgan50"), default="mixed",
+                   help="mixed: every model, 1-100 digits, bad values, a leaving trainer (crowd.py); cgan50: the old one")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd)
 
@@ -274,13 +206,16 @@ def _cmd(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be in [0, 200000]")
     if not 1 <= args.seconds <= 3600:
         raise ValueError("--seconds must be in [1, 3600]")
-    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.think)
+    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.profile)
     if args.json:
         print(json.dumps(r))
         return
     for k, v in r.items():
-        if k != "memory_curve":
+        if k not in ("memory_curve", "per_model"):
             print(f"{k:38s} {v}")
+    print(f"{'model':14s} {'requests':>8s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s}")
+    for m, st in r["per_model"].items():
+        print(f"{m:14s} {st['requests']:8d} {st['p50_ms']:8.1f} {st['p95_ms']:8.1f} {st['max_ms']:8.1f}")
     print("memory (s, MB):", " ".join(f"{t:.0f}:{m:.0f}" for t, m in r["memory_curve"]))
 
 

@@ -1,0 +1,129 @@
+"""Renders of many visitors merged into few forward passes.
+
+``RenderBatcher.generate(model, z, labels, visitor)`` queues one visitor's latents; a worker
+(at most one per core) waits ``window_s`` for more requests for the same model, runs one
+batched generator call on all of them and hands each visitor its rows. A visitor's newer
+request supersedes their older one still in the queue (it returns None: nothing to draw,
+the newer picture is on its way), so a dragged slider never queues stale work.
+
+Batches are padded to a few fixed sizes (``BUCKETS``): the CPU kernels (oneDNN) keep one
+compiled primitive per input shape, and a crowd asking for every size from 1 to 100 would
+otherwise grow that cache without bound.
+"""
+from __future__ import annotations
+
+import bisect
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+BUCKETS = (1, 2, 4, 8, 16, 32, 64, 96, 128, 192, 256)
+
+
+def bucket(n: int) -> int:
+    """The padded batch size for ``n`` rows (a multiple of the largest bucket above it)."""
+    if n > BUCKETS[-1]:
+        return -(-n // BUCKETS[-1]) * BUCKETS[-1]
+    return BUCKETS[bisect.bisect_left(BUCKETS, n)]
+
+
+@dataclass
+class _Job:
+    model: object
+    z: torch.Tensor
+    labels: torch.Tensor | None
+    visitor: str | None
+    done: threading.Event = field(default_factory=threading.Event)
+    images: np.ndarray | None = None
+    error: BaseException | None = None
+    superseded: bool = False
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class RenderBatcher:
+    def __init__(self, workers: int | None = None, window_s: float = 0.004, max_rows: int = 256):
+        self.workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
+        self.window_s, self.max_rows = window_s, max_rows
+        self._cond = threading.Condition()
+        self._queue: list[_Job] = []
+        self._latest: dict[str, _Job] = {}            # visitor -> their queued job
+        self._threads: list[threading.Thread] = []
+        self.batches = self.rows = 0                  # forward passes and rows rendered (for tests and stats)
+
+    def generate(self, model, z: torch.Tensor, labels: torch.Tensor | None = None,
+                 visitor: str | None = None) -> np.ndarray | None:
+        """uint8 (n, 28, 28) for these latents (and labels), or None when superseded."""
+        job = _Job(model, z, labels, visitor)
+        with self._cond:
+            self._start_workers()
+            old = self._latest.get(visitor) if visitor is not None else None
+            if old is not None and old in self._queue:
+                self._queue.remove(old)
+                old.superseded = True
+                old.done.set()
+            if visitor is not None:
+                self._latest[visitor] = job
+            self._queue.append(job)
+            self._cond.notify()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return None if job.superseded else job.images
+
+    def _start_workers(self) -> None:
+        while len(self._threads) < self.workers:
+            t = threading.Thread(target=self._work, name=f"render-{len(self._threads)}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _take(self) -> list[_Job]:
+        """The oldest job's model: every queued job for it, up to ``max_rows`` rows (under the lock)."""
+        model = self._queue[0].model
+        batch, rows = [], 0
+        for job in list(self._queue):
+            if job.model is model and (not batch or rows + len(job.z) <= self.max_rows):
+                batch.append(job)
+                rows += len(job.z)
+                self._queue.remove(job)
+                if self._latest.get(job.visitor) is job:
+                    del self._latest[job.visitor]
+        return batch
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                wait = self.window_s - (time.perf_counter() - self._queue[0].queued_at)
+                if wait > 0:                          # let a few more requests join this pass
+                    self._cond.wait(wait)
+                    if not self._queue:
+                        continue
+                batch = self._take()
+            self._run(batch)
+
+    def _run(self, batch: list[_Job]) -> None:
+        try:
+            model = batch[0].model
+            z = torch.cat([j.z for j in batch])
+            labels = torch.cat([j.labels for j in batch]) if model.conditional else None
+            n, padded = len(z), bucket(len(z))
+            if padded > n:                             # pad to a bucket: a few shapes, a bounded kernel cache
+                z = torch.cat([z, z[:1].expand(padded - n, -1)])
+                labels = torch.cat([labels, labels[:1].expand(padded - n)]) if labels is not None else None
+            images = model.generate(z, labels, fast=True)[:n]
+            self.batches, self.rows = self.batches + 1, self.rows + n
+            start = 0
+            for j in batch:
+                j.images = images[start:start + len(j.z)]
+                start += len(j.z)
+        except Exception as e:  # noqa: BLE001 - each waiting visitor gets the error
+            for j in batch:
+                j.error = e
+        finally:
+            for j in batch:
+                j.done.set()
