@@ -1,3 +1,4 @@
+import contextlib
 import os
 import shutil
 import socket
@@ -80,6 +81,19 @@ def chromium():
     if path is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     return path
+
+
+@contextlib.contextmanager
+def open_browser(chromium):
+    """Debian's Chromium, headless, closed however the test ends."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def free_port() -> int:

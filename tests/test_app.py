@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import open_browser
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
 
 
@@ -69,10 +70,8 @@ def test_stop_mid_run(client):
 
 @pytest.mark.browser
 def test_browser_slider_and_live_training(server, chromium, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    from playwright.sync_api import expect
+    with open_browser(chromium) as browser:
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.goto(server[1])
         grid = page.locator("#samples-grid img").first
@@ -103,7 +102,6 @@ def test_browser_slider_and_live_training(server, chromium, tmp_path):
         if shots:
             for f in tmp_path.glob("*.png"):
                 shutil.copy(f, shots)
-        browser.close()
 
 
 def test_interpolate_and_probe_endpoints(client, tmp_path, mnist_test):
@@ -136,12 +134,10 @@ def test_pause_step_and_resume_through_the_api(client):
 
 @pytest.mark.browser
 def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     app = server[0]
     before = set(app.PLAY.sessions._sessions)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    with open_browser(chromium) as browser:
         page = browser.new_page()
         page.goto(server[1])
         page.get_by_role("tab", name="Train").click()
@@ -152,7 +148,6 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
         run = mine[0].active()
         page.close()                                        # the visitor closes the tab mid-run
         assert run.done.wait(30), "the run kept training after its tab closed"
-        browser.close()
     assert run.status == "aborted"
     t0 = time.time()
     while any(s is mine[0] for s in app.PLAY.sessions._sessions.values()) and time.time() - t0 < 30:
@@ -162,14 +157,8 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
 
 @pytest.fixture
 def page(server, chromium):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1200})
-        finally:
-            browser.close()
+    with open_browser(chromium) as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 1200})
 
 
 # every change of the live grid's picture, timed in the browser
@@ -238,20 +227,15 @@ def test_download_is_the_grid_on_screen_and_the_probe_draws_at_once(server, page
 
 @pytest.mark.browser
 def test_on_a_phone_the_picture_comes_before_the_sliders(server, chromium):
-    from playwright.sync_api import expect, sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(server[1])
-            grid = page.locator("#samples-grid img").first
-            expect(grid).to_be_visible(timeout=30000)
-            slider = page.get_by_label("number input for Direction 1")
-            assert grid.bounding_box()["y"] < slider.bounding_box()["y"]
-            assert grid.bounding_box()["y"] < 844                   # in the first screenful
-        finally:
-            browser.close()
+    from playwright.sync_api import expect
+    with open_browser(chromium) as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(server[1])
+        grid = page.locator("#samples-grid img").first
+        expect(grid).to_be_visible(timeout=30000)
+        slider = page.get_by_label("number input for Direction 1")
+        assert grid.bounding_box()["y"] < slider.bounding_box()["y"]
+        assert grid.bounding_box()["y"] < 844                   # in the first screenful
 
 
 def test_the_page_is_built_with_every_training_option_filled_in(server):

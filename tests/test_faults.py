@@ -92,10 +92,12 @@ def test_killing_the_writer_never_leaves_a_half_written_file(tmp_path):
     path = tmp_path / "checkpoint.safetensors"
     for delay in (0.5, 0.9, 1.3):          # kill at different moments of the write cycle
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline()       # at least one complete save
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        try:
+            assert proc.stdout.readline()       # at least one complete save
+            time.sleep(delay)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
         tensors, meta = read_tensors(path)      # always the last complete save, never a torn one
         assert tensors["w"].shape == (4_000_000,) and bool((tensors["w"] == meta["step"]).all())
     save_tensors(path, {"w": torch.ones(1)}, {"step": 0})      # the next save sweeps killed writers' temp files
@@ -110,13 +112,15 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(tmp_path, mnist_dir)
             "--steps", "100000", "--log-every", "10", "--checkpoint-every", "50", "--out", str(out), "--quiet"]
     proc = subprocess.Popen(base, cwd=ROOT)
     ckpt = out / "checkpoint.safetensors"
-    t0 = time.time()
-    while time.time() - t0 < 60:
-        if ckpt.exists() and read_tensors(ckpt)[1]["step"] >= 100:
-            break
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 60:
+            if ckpt.exists() and read_tensors(ckpt)[1]["step"] >= 100:
+                break
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     saved_step = read_tensors(ckpt)[1]["step"]
     assert saved_step >= 100 and saved_step % 50 == 0
     end = saved_step + 30

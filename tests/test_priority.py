@@ -16,14 +16,17 @@ def test_training_waits_while_a_render_is_in_flight_but_never_starves():
             release.wait(5)
     t = threading.Thread(target=render)
     t.start()
-    entered.wait(5)
-    assert fg.busy == 1
-    waited = fg.yield_to()                                   # a render that outlasts max_wait
-    assert 0.25 <= waited < 1.0
-    threading.Timer(0.1, release.set).start()               # the render ends after 0.1 s...
-    waited = fg.yield_to()
-    assert 0.05 <= waited < 0.25                             # ...and training goes on right then
-    t.join(5)
+    try:
+        entered.wait(5)
+        assert fg.busy == 1
+        waited = fg.yield_to()                                   # a render that outlasts max_wait
+        assert 0.25 <= waited < 1.0
+        threading.Timer(0.1, release.set).start()               # the render ends after 0.1 s...
+        waited = fg.yield_to()
+        assert 0.05 <= waited < 0.25                             # ...and training goes on right then
+    finally:
+        release.set()
+        t.join(5)
     assert fg.busy == 0 and fg.yield_to() == 0.0
 
 

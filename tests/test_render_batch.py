@@ -43,6 +43,31 @@ def test_concurrent_renders_share_passes_and_get_their_own_rows(model):
         assert np.abs(got.astype(int) - alone.astype(int)).mean() < 0.5
 
 
+def test_interleaved_models_and_visitors_are_all_served(model, tmp_path_factory, fake_digits):
+    """Queued jobs of two models and many visitors, taken out of order, superseded in between:
+    every request ends (no worker lost), each with its own model's rows."""
+    from conftest import tiny_config
+    from gan.loop import train
+    from gan.sampling import from_trainer
+    other = from_trainer(train(tiny_config("dcgan", steps=1), data=fake_digits).trainer)
+    batcher = RenderBatcher(workers=2, window_s=0.02, max_rows=6)      # some jobs wait behind others
+    out, threads = {}, []
+    for i in range(24):
+        m = model if i % 2 else other
+        z, y = m.latents(i, 1 + i % 5), (torch.full((1 + i % 5,), 3) if m.conditional else None)
+        threads.append(threading.Thread(target=lambda i=i, m=m, z=z, y=y: out.__setitem__(
+            i, (m, z, y, batcher.generate(m, z, y, visitor=f"v{i % 7}")))))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a request never ended"
+    served = [v for v in out.values() if v[3] is not None]
+    assert len(out) == 24 and len(served) >= 7                     # superseded ones return None
+    for m, z, y, got in served:
+        assert np.abs(got.astype(int) - m.generate(z, y, fast=True).astype(int)).mean() < 0.5
+
+
 class _Gate:
     """A stand-in generator whose forward pass waits for the test to open the gate."""
     conditional = False
@@ -64,20 +89,24 @@ def test_a_newer_request_supersedes_the_visitors_queued_one():
     def ask(name, value, visitor):
         results[name] = batcher.generate(g, torch.full((2, 4), float(value)), visitor=visitor)
 
-    first = threading.Thread(target=ask, args=("busy", 1, "a"))
-    first.start()
-    assert g.entered.wait(30)                                  # the worker is inside a pass
-    older = threading.Thread(target=ask, args=("older", 2, "b"))
-    older.start()
-    while not batcher._queue:
-        threading.Event().wait(0.005)
-    newer = threading.Thread(target=ask, args=("newer", 3, "b"))
-    newer.start()
-    older.join(30)
-    assert results["older"] is None                            # superseded before it ran
-    g.gate.set()
-    for t in (first, newer):
-        t.join(30)
+    threads = [threading.Thread(target=ask, args=("busy", 1, "a"))]
+    threads[0].start()
+    try:
+        assert g.entered.wait(30)                                  # the worker is inside a pass
+        threads.append(threading.Thread(target=ask, args=("older", 2, "b")))
+        threads[-1].start()
+        for _ in range(3000):
+            if batcher._queue:
+                break
+            threading.Event().wait(0.005)
+        threads.append(threading.Thread(target=ask, args=("newer", 3, "b")))
+        threads[-1].start()
+        threads[1].join(30)
+        assert results["older"] is None                            # superseded before it ran
+    finally:
+        g.gate.set()                                               # never leaves a worker waiting
+        for t in threads:
+            t.join(30)
     assert (results["busy"] == 1).all() and (results["newer"] == 3).all()
     assert g.calls == [bucket(2), bucket(2)]                   # the superseded request never ran
 

@@ -123,19 +123,24 @@ def test_run_control_pause_single_steps_and_lr(fake_digits):
     control.pause()
     thread = threading.Thread(target=lambda: seen.append(train(cfg, trainer=trainer, control=control)))
     thread.start()
-    control.request_step("d")
-    control.request_step("g")
-    control.set_lr(lr_g=1e-3)
-    for _ in range(200):
-        if trainer.d_step_count == 1 and trainer.step == 1:
-            break
-        threading.Event().wait(0.01)
-    assert (trainer.d_step_count, trainer.step) == (1, 1)
-    control.resume()
-    while trainer.step < 5:
-        threading.Event().wait(0.01)
-    control.stop()
-    thread.join(10)
+    try:                                  # a failed assertion stops the 10^6-step run at once, never hangs the suite
+        control.request_step("d")
+        control.request_step("g")
+        control.set_lr(lr_g=1e-3)
+        for _ in range(200):
+            if trainer.d_step_count == 1 and trainer.step == 1:
+                break
+            threading.Event().wait(0.01)
+        assert (trainer.d_step_count, trainer.step) == (1, 1)
+        control.resume()
+        for _ in range(3000):
+            if trainer.step >= 5:
+                break
+            threading.Event().wait(0.01)
+    finally:
+        control.stop()
+        thread.join(10)
+    assert not thread.is_alive()
     assert seen[0].status == "aborted"
     assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-3)
 

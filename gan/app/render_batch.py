@@ -31,7 +31,7 @@ def bucket(n: int) -> int:
     return BUCKETS[bisect.bisect_left(BUCKETS, n)]
 
 
-@dataclass
+@dataclass(eq=False)                      # compared by identity: a field-wise == would compare tensors
 class _Job:
     model: object
     z: torch.Tensor
@@ -103,7 +103,14 @@ class RenderBatcher:
                     self._cond.wait(wait)
                     if not self._queue:
                         continue
-                batch = self._take()
+                try:
+                    batch = self._take()
+                except Exception as e:  # noqa: BLE001 - never lose the worker: fail what is queued instead
+                    batch, self._queue[:] = list(self._queue), []
+                    for j in batch:
+                        j.error = e
+                        j.done.set()
+                    continue
             self._run(batch)
 
     def _run(self, batch: list[_Job]) -> None:
