@@ -223,3 +223,13 @@ def test_charts_get_typed_frames_and_never_an_empty_one():
     out = dict(zip(charts.TRAIN_OUTPUTS, charts.train_outputs(run, session, final=True)))
     assert str(out["loss_plot"].dtypes["value"]) == "float64" and len(out["loss_plot"]) == 2
     assert str(out["hist"].dtypes["share"]) == "float64"
+
+
+def test_the_server_bounds_malloc_arenas_on_glibc(monkeypatch):
+    import platform
+
+    from gan.app.memory import limit_malloc_arenas
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas() == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False                  # the environment's own setting wins

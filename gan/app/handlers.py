@@ -51,7 +51,10 @@ class Playground:
         self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
 
     def start(self) -> "Playground":
-        """Warm what the first visitor would wait for (evaluator features, default model), in the background."""
+        """Warm what visitors would wait for (every model, evaluator features), in the background;
+        bound malloc's arenas first, before the request threads exist (gan/app/memory.py)."""
+        from gan.app.memory import limit_malloc_arenas
+        limit_malloc_arenas()
         self.warm_up.start()
         return self
 

@@ -110,8 +110,14 @@ def add_quality_benches(bs, emit) -> None:
     ui.add_argument("--json", action="store_true")
     ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps, a.repeats)]))
     lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
-    lat.add_argument("--weights", default="weights/cgan.safetensors")
+    lat.add_argument("--weights", nargs="+", help="generator files (default: every shipped model)")
     lat.add_argument("--device", default="cpu")
     lat.add_argument("--repeats", type=int, default=30)
     lat.add_argument("--json", action="store_true")
-    lat.set_defaults(fn=lambda a: emit(a, latency(a.weights, a.device, a.repeats)))
+    lat.set_defaults(fn=lambda a: emit(a, [row for w in (a.weights or _shipped()) for row in latency(w, a.device, a.repeats)]))
+
+
+def _shipped() -> list[str]:
+    from gan.app.library import ModelLibrary
+    lib = ModelLibrary()
+    return [str(lib.dir / f"{name}.safetensors") for name in lib.names()]
