@@ -11,7 +11,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_MNIST = Path(os.environ.get("GAN_TEST_MNIST", ROOT.parent / "shared" / "data" / "mnist"))  # (mutmut runs from a copy)
+SHARED_MNIST = Path(os.environ.get("GAN_MNIST_DIR", ROOT.parent / "shared" / "data" / "mnist"))  # (mutmut runs from a copy)
 
 # small architectures so every preset trains in milliseconds on a CPU (each preset's own tiny_model)
 def _tiny_models() -> dict:
