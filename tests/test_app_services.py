@@ -73,6 +73,7 @@ def test_interpolation_strip_and_gif(library, tmp_path):
     lambda: np.dstack([np.zeros((100, 100, 3), np.uint8), np.pad(np.full((60, 30), 255, np.uint8), ((20, 20), (35, 35)))]),  # alpha ink
     lambda: Image.fromarray(np.pad(np.full((8, 4), 255, np.uint8), 3)),          # tiny PIL image
     lambda: {"composite": np.pad(np.full((60, 30), 255, np.uint8), 40), "background": None, "layers": []},
+    lambda: {"composite": None, "background": np.pad(np.full((60, 30), 255, np.uint8), 40), "layers": []},
 ])
 def test_decode_drawing_any_input_gives_an_mnist_digit(make):
     out = inputs.decode_drawing(make())
@@ -233,3 +234,60 @@ def test_the_server_bounds_malloc_arenas_on_glibc(monkeypatch):
     assert limit_malloc_arenas() == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert limit_malloc_arenas() is False                  # the environment's own setting wins
+
+
+def test_number_checks_accept_their_bounds_and_nothing_past_them():
+    assert inputs.check_float("x", 0, 0, 0.5) == 0.0 and inputs.check_float("x", 0.5, 0, 0.5) == 0.5
+    assert inputs.check_int("n", 1, 1, 100) == 1 and inputs.check_int("n", 100, 1, 100) == 100
+    for bad in (-1e-9, 0.5 + 1e-9):
+        with pytest.raises(ValueError, match=r"x must be in \[0, 0.5\]"):
+            inputs.check_float("x", bad, 0, 0.5)
+    for bad in (0, 101):
+        with pytest.raises(ValueError, match=r"n must be a whole number in \[1, 100\]"):
+            inputs.check_int("n", bad, 1, 100)
+    assert inputs.check_int("digit", "7", 0, 9) == 7          # a dropdown's string
+    for bad in (True, [3], {"a": 1}, None):
+        with pytest.raises(ValueError, match="must be a number"):
+            inputs.check_int("digit", bad, 0, 9)
+
+
+def test_a_drawing_is_cropped_to_its_ink_scaled_to_20_pixels_and_centred():
+    """MNIST's recipe: the ink's bounding box scaled to fit 20 x 20, centred in 28 x 28; faint
+    pixels (30 of 255 or less: paper, a smudge) are not ink."""
+    sheet = np.zeros((200, 300), np.uint8)
+    sheet[50:150, 100:150] = 255                              # a 100 x 50 stroke
+    sheet[190, 290] = 30                                      # a smudge far away: not ink
+    out = inputs.decode_drawing(sheet)
+    ys, xs = np.nonzero(out > 127)
+    assert (ys.min(), ys.max() + 1) == (4, 24)                # 20 rows, centred
+    assert (xs.min(), xs.max() + 1) == (9, 19)                # 10 columns (aspect kept), centred
+    assert out.max() == 255
+    sheet[190, 290] = 31                                      # a pixel just past the threshold is ink
+    assert not np.array_equal(inputs.decode_drawing(sheet), out)
+
+
+def test_a_drawing_arrives_as_an_array_a_pil_image_a_path_or_bytes_alike(tmp_path):
+    import io
+    ink = np.pad(np.full((60, 30), 255, np.uint8), 40)
+    want = inputs.decode_drawing(ink)
+    Image.fromarray(ink).save(tmp_path / "d.png")
+    buf = io.BytesIO()
+    Image.fromarray(ink).save(buf, format="PNG")
+    for given in (Image.fromarray(ink), str(tmp_path / "d.png"), tmp_path / "d.png", buf.getvalue()):
+        assert np.array_equal(inputs.decode_drawing(given), want), type(given)
+
+
+def test_drawing_refusals_say_exactly_what_is_wrong(tmp_path):
+    big = np.zeros((100, 100), np.uint8)
+    big[40:60, 45:55] = 255
+    Image.fromarray(big).save(tmp_path / "big.png")
+    for given in (str(tmp_path / "big.png"), Image.fromarray(big)):
+        with pytest.raises(ValueError, match=r"^image too large \(100x100\)$"):
+            inputs.decode_drawing(given, max_pixels=99 * 100)
+    assert inputs.decode_drawing(str(tmp_path / "big.png"), max_pixels=100 * 100).shape == (28, 28)
+    with pytest.raises(ValueError, match=r"^draw or upload a digit first$"):
+        inputs.decode_drawing({"composite": None, "background": None})
+    with pytest.raises(ValueError, match=r"^could not read that image file$"):
+        inputs.decode_drawing(b"GIF89a broken")
+    with pytest.raises(ValueError, match=r"^the image is empty: draw a digit$"):
+        inputs.decode_drawing(np.zeros((40, 40), np.uint8))

@@ -1,4 +1,5 @@
 """Reading weight files: well-formed safetensors load, pickles and zips are refused unread."""
+import json
 import pickle
 import zipfile
 
@@ -31,3 +32,17 @@ def test_pickles_and_torch_save_zips_are_refused(tmp_path, kind):
             z.writestr("archive/data.pkl", pickle.dumps({"w": [1.0]}))
     with pytest.raises(ValueError, match="pickle / torch.save"):
         read_tensors(path)
+
+
+def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, tmp_path):
+    from conftest import tiny_config
+    from gan.checkpoint import GENERATOR_FORMAT
+    from gan.loop import train
+    t = train(tiny_config("cgan", steps=3), data=fake_digits).trainer
+    t.export_generator(tmp_path / "g.safetensors", extra={"recipe": {"command": "x"}})
+    tensors, meta = read_tensors(tmp_path / "g.safetensors")
+    assert meta["format"] == GENERATOR_FORMAT and meta["preset"] == "cgan" and meta["step"] == 3
+    assert meta["model_args"] == t.mcfg.to_dict()
+    assert meta["train_config"] == json.loads(json.dumps(t.cfg.to_dict()))
+    assert meta["recipe"] == {"command": "x"} and meta["ema"] is (t.G_ema is not None)
+    assert set(tensors) == {f"G.{k}" for k in t.G.state_dict()}

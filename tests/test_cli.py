@@ -149,3 +149,14 @@ def test_no_traceback_from_the_real_entry_point(tmp_path):
     p = subprocess.run([sys.executable, "-m", "gan", "sample", "--weights", str(bad), "--out", str(tmp_path / "a.npy")],
                        capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "pickle" in p.stderr
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--digits", "three", "digits must be like '0' or '3,5,8', got 'three'"),
+    ("--betas", "0.5", "betas must be like '0.5,0.999', got '0.5'"),
+])
+def test_malformed_option_values_say_what_they_should_look_like(flag, value, message, capsys, tmp_path):
+    from gan.commands import main
+    with pytest.raises(SystemExit):
+        main(["train", "--preset", "dcgan", "--out", str(tmp_path), flag, value])
+    assert message in capsys.readouterr().err

@@ -82,3 +82,22 @@ def test_the_engine_reads_the_loss_record_not_its_name(fake_digits):
         del losses.LOSSES[rec.name]
     with pytest.raises(ValueError, match="loss must be one of"):
         losses.get_loss(rec.name)
+
+
+def test_lsgan_g_loss_is_half_the_mean_squared_distance_to_one():
+    f = torch.tensor([0.0, 2.0, 1.5, -1.0])
+    assert losses.lsgan_g_loss(f).item() == pytest.approx(0.5 * ((f - 1) ** 2).mean().item())
+
+
+def test_each_loss_reads_d_as_a_probability_for_the_plots():
+    x = torch.tensor([-3.0, 0.25, 0.5, 4.0])
+    assert torch.equal(losses.d_probability(x, "lsgan"), torch.tensor([0.0, 0.25, 0.5, 1.0]))     # clamped
+    torch.testing.assert_close(losses.d_probability(x, "non-saturating"), torch.sigmoid(x))
+    for name in losses.LOSSES:
+        p = losses.d_probability(x, name)
+        assert ((0 <= p) & (p <= 1)).all() and (p[1:] >= p[:-1]).all(), name   # in [0, 1], increasing
+
+
+def test_a_loss_name_taken_twice_is_refused_naming_the_kind():
+    with pytest.raises(ValueError, match="^loss 'hinge' is registered twice"):
+        losses.register_loss(losses.Loss("hinge", losses.hinge_d_loss, losses.hinge_g_loss))
