@@ -291,3 +291,47 @@ def test_drawing_refusals_say_exactly_what_is_wrong(tmp_path):
         inputs.decode_drawing(b"GIF89a broken")
     with pytest.raises(ValueError, match=r"^the image is empty: draw a digit$"):
         inputs.decode_drawing(np.zeros((40, 40), np.uint8))
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded(tmp_path):
+    Image.new("1", (30_000, 30_000)).save(tmp_path / "bomb.png")      # 900 M pixels in ~100 kB
+    with pytest.raises(ValueError, match=r"^image too large: it decodes to over 178 million pixels$"):
+        inputs.decode_drawing(str(tmp_path / "bomb.png"))
+
+
+def test_ink_on_a_transparent_sheet_is_read_from_its_alpha_and_darkness():
+    stroke = np.zeros((100, 100), bool)
+    stroke[20:80, 45:55] = True
+    plain = inputs.decode_drawing(np.where(stroke, 255, 0).astype(np.uint8))
+
+    def sheet(rgb_bg, rgb_ink):
+        a = np.zeros((100, 100, 4), np.uint8)
+        a[..., :3] = rgb_bg                       # alpha 0: the paper is transparent
+        a[stroke] = (*rgb_ink, 255)
+        return a
+
+    assert np.array_equal(inputs.decode_drawing(sheet(0, (255, 255, 255))), plain)     # alpha alone is ink
+    assert np.array_equal(inputs.decode_drawing(sheet(255, (20, 20, 20))), plain)      # dark ink, light sheet
+    with pytest.raises(ValueError, match="empty"):
+        inputs.decode_drawing(sheet(255, (255, 255, 255)))                          # white on white: no ink
+
+
+def test_odd_but_valid_shapes_and_the_size_cap():
+    ink = np.pad(np.full((60, 30), 255, np.uint8), 40)
+    assert np.array_equal(inputs.decode_drawing(ink[..., None]), inputs.decode_drawing(ink))   # (H, W, 1)
+    line = np.zeros((1, 40), np.uint8)
+    line[0, 5:15] = 255
+    assert inputs.decode_drawing(line).max() == 255                                          # a one-pixel-high line
+    inputs.decode_drawing(np.pad(np.full((10, 10), 255, np.uint8), 5), max_pixels=100)      # 400 = 4 x 100 values
+    with pytest.raises(ValueError, match=r"^image too large \(21, 21\)$"):
+        inputs.decode_drawing(np.full((21, 21), 255, np.uint8), max_pixels=100)
+    with pytest.raises(ValueError, match="^unsupported image data$"):
+        inputs.decode_drawing(np.array([["a", "b"]]))
+
+
+def test_dark_ink_on_light_paper_is_turned_to_mnist_polarity():
+    paper = np.full((40, 40), 255, np.uint8)
+    paper[:, :20] = 1                                 # mean exactly 128: more light than dark
+    a = inputs.decode_drawing(paper)
+    b = inputs.decode_drawing(255 - paper)            # the same picture in MNIST polarity
+    assert np.array_equal(a, b)
