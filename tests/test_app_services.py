@@ -258,9 +258,9 @@ def test_a_drawing_is_cropped_to_its_ink_scaled_to_20_pixels_and_centred():
     sheet[50:150, 100:150] = 255                              # a 100 x 50 stroke
     sheet[190, 290] = 30                                      # a smudge far away: not ink
     out = inputs.decode_drawing(sheet)
-    ys, xs = np.nonzero(out > 127)
-    assert (ys.min(), ys.max() + 1) == (4, 24)                # 20 rows, centred
-    assert (xs.min(), xs.max() + 1) == (9, 19)                # 10 columns (aspect kept), centred
+    solid = np.zeros((28, 28), bool)
+    solid[4:24, 9:19] = True                                  # 20 rows x 10 columns (aspect kept), centred
+    assert np.array_equal(out > 127, solid)                   # and nothing else lit (no wrapped-around ringing)
     assert out.max() == 255
     sheet[190, 290] = 31                                      # a pixel just past the threshold is ink
     assert not np.array_equal(inputs.decode_drawing(sheet), out)
@@ -327,11 +327,13 @@ def test_odd_but_valid_shapes_and_the_size_cap():
         inputs.decode_drawing(np.full((21, 21), 255, np.uint8), max_pixels=100)
     with pytest.raises(ValueError, match="^unsupported image data$"):
         inputs.decode_drawing(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match=r"^unsupported image shape \(2, 2, 2, 2\)$"):
+        inputs.decode_drawing(np.ones((2, 2, 2, 2)))
 
 
 def test_dark_ink_on_light_paper_is_turned_to_mnist_polarity():
     paper = np.full((40, 40), 255, np.uint8)
-    paper[:, :20] = 1                                 # mean exactly 128: more light than dark
+    paper[:20, :30], paper[20:, :10] = 1, 1           # half dark (an L), mean exactly 128: light wins
     a = inputs.decode_drawing(paper)
     b = inputs.decode_drawing(255 - paper)            # the same picture in MNIST polarity
     assert np.array_equal(a, b)

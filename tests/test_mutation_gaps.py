@@ -105,7 +105,8 @@ CLI_OPTIONS = [   # every training option the CLI offers, a value unlike any pre
     ("--betas", "0.1,0.2", "betas", (0.1, 0.2)), ("--clip-grad", "0.7", "clip_grad", 0.7),
     ("--batch-size", "24", "batch_size", 24), ("--ema", "0.97", "ema", 0.97), ("--digits", "3,5", "digits", (3, 5)),
     ("--seed", "41", "seed", 41), ("--device", "cpu", "device", "cpu"), ("--no-compile", None, "compile", False),
-    ("--no-amp", None, "amp", False), ("--steps", "77", "steps", 77), ("--log-every", "9", "log_every", 9),
+    ("--no-amp", None, "amp", False), ("--steps", "77", "steps", 77), ("--epochs", "2.5", "epochs", 2.5),
+    ("--seconds", "7", "seconds", 7.0), ("--log-every", "9", "log_every", 9),
     ("--sample-every", "11", "sample_every", 11), ("--checkpoint-every", "13", "checkpoint_every", 13),
 ]
 
