@@ -115,7 +115,7 @@ def sum_across(t: torch.Tensor) -> torch.Tensor:
 
 
 def agree(flag: bool, device: torch.device) -> bool:
-    """True on every rank when it is true on any (rank 0's clock decides a --seconds stop)."""
+    """True on every rank when it is true on any: the first clock past a --seconds length stops all."""
     if not dist.is_initialized():
         return flag
     t = torch.tensor([1.0 if flag else 0.0], device=device)
