@@ -94,19 +94,23 @@ class GeneratorModel:
     def latents(self, seed: int, n: int) -> torch.Tensor:
         return seeded_latents(self.mcfg, seed, n)
 
+    def labels(self, n: int, digits=None) -> torch.Tensor | None:
+        """The (n,) CPU labels of a batch: ``digits`` as one digit for all or n of them, and 0-9
+        repeating when None (grid columns line up with digits); None for unconditional models."""
+        if not self.conditional:
+            return None
+        labels = torch.as_tensor(torch.arange(n) % 10 if digits is None else digits, dtype=torch.long).reshape(-1)
+        labels = labels.expand(n) if labels.numel() == 1 else labels
+        if labels.numel() != n or labels.min() < 0 or labels.max() > 9:
+            raise ValueError(f"need one digit in 0-9 or {n} of them")
+        return labels
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels=None, fast: bool = False) -> np.ndarray:
         """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28). ``fast``: bf16 on CPUs
         that have it natively (interactive rendering; evaluation keeps fp32)."""
-        n = z.shape[0]
-        if self.conditional:
-            labels = torch.as_tensor(torch.arange(n) % 10 if labels is None else labels, dtype=torch.long).reshape(-1)
-            labels = labels.expand(n) if labels.numel() == 1 else labels
-            if labels.numel() != n or labels.min() < 0 or labels.max() > 9:
-                raise ValueError(f"need one digit in 0-9 or {n} of them")
-            labels = labels.to(self.device)
-        else:
-            labels = None
+        labels = self.labels(z.shape[0], labels)
+        labels = labels.to(self.device) if labels is not None else None
         bf16 = fast and self.device.type == "cpu" and cpu_has_native_bf16()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             x = self.G(z.to(self.device, torch.float32), labels)

@@ -32,9 +32,7 @@ def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, 
         digit = check_int("digit", digit, 0, 9)
     model = explorer.model
     z = explorer.latents(seed, n, sliders, raw)
-    labels = None
-    if model.conditional:                   # one digit for all, or 0-9 repeating (columns line up with digits)
-        labels = torch.full((n,), digit) if digit is not None else torch.arange(n) % 10
+    labels = model.labels(n, digit)          # one digit for all, or 0-9 repeating
     images = batcher.generate(model, z, labels, visitor) if batcher is not None else model.generate(z, labels, fast=True)
     return None if images is None else make_grid(images, nrow=min(n, 10)).numpy()
 

@@ -123,7 +123,8 @@ class RenderBatcher:
                 z = torch.cat([z, z[:1].expand(padded - n, -1)])
                 labels = torch.cat([labels, labels[:1].expand(padded - n)]) if labels is not None else None
             images = model.generate(z, labels, fast=True)[:n]
-            self.batches, self.rows = self.batches + 1, self.rows + n
+            with self._cond:                           # two workers may finish at once
+                self.batches, self.rows = self.batches + 1, self.rows + n
             start = 0
             for j in batch:
                 j.images = images[start:start + len(j.z)]
