@@ -93,7 +93,17 @@ def flatten_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str
         for key, val in st.items():
             t = val if torch.is_tensor(val) else torch.tensor(val)
             tensors[f"{prefix}.{idx}.{key}"] = t
-    return tensors, {"param_groups": sd["param_groups"]}
+    # a CUDA-graph step keeps learning rates (and betas) as device tensors: JSON holds their values
+    groups = [{k: _plain(v) for k, v in g.items()} for g in sd["param_groups"]]
+    return tensors, {"param_groups": groups}
+
+
+def _plain(v):
+    if torch.is_tensor(v):
+        return v.item() if v.numel() == 1 else v.tolist()
+    if isinstance(v, (tuple, list)):
+        return type(v)(_plain(x) for x in v)
+    return v
 
 
 def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:

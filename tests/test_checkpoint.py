@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from gan.checkpoint import read_tensors, save_tensors
+from tests.conftest import tiny_config
 
 
 def test_a_header_length_starting_with_the_pickle_byte_still_loads(tmp_path):
@@ -46,3 +47,25 @@ def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, 
     assert meta["train_config"] == json.loads(json.dumps(t.cfg.to_dict()))
     assert meta["recipe"] == {"command": "x"} and meta["ema"] is (t.G_ema is not None)
     assert set(tensors) == {f"G.{k}" for k in t.G.state_dict()}
+
+
+def test_a_checkpoint_saves_and_resumes_with_learning_rates_held_as_device_tensors(fake_digits, tmp_path):
+    """A CUDA-graph step keeps each optimizer's lr (and a capturable Adam's betas) as tensors, so the
+    graph reads changes in place; the checkpoint's JSON must hold their values, and a resume gets them."""
+    from gan.loop import resume_trainer
+    from gan.training import Trainer
+    cfg = tiny_config("dcgan", device="cpu")
+    t = Trainer(cfg, fake_digits)
+    t.train_step()
+    for opt, lr in ((t.opt_g, 3e-4), (t.opt_d, 5e-4)):
+        for g in opt.param_groups:
+            g["lr"], g["betas"] = torch.tensor(lr), (torch.tensor(0.5), torch.tensor(0.999))
+    t.save(tmp_path / "ck.safetensors")
+    _, meta = read_tensors(tmp_path / "ck.safetensors")
+    assert [meta[o]["param_groups"][0]["lr"] for o in ("opt_g", "opt_d")] == pytest.approx([3e-4, 5e-4])
+    assert meta["opt_g"]["param_groups"][0]["betas"] == pytest.approx([0.5, 0.999])
+    r = resume_trainer(cfg, tmp_path / "ck.safetensors", fake_digits)      # the run's config sets the lr
+    assert r.step == 1 and r.lr == pytest.approx((cfg.lr_g, cfg.lr_d))
+    assert tuple(r.opt_g.param_groups[0]["betas"]) == pytest.approx((0.5, 0.999))
+    r.train_step()
+    assert r.step == 2
