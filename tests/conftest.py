@@ -2,12 +2,15 @@ import contextlib
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# the evaluator's reference cache: one per test session (its subprocesses share it), never the user's
+os.environ.setdefault("GAN_CACHE_DIR", tempfile.mkdtemp(prefix="gan-test-cache-"))
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -56,3 +56,35 @@ def test_its_output_is_adopted_with_one_command(suite, tmp_path):
     assert f"| `{name}` |" in (weights / "README.md").read_text()
     from gan.sampling import load_generator
     assert load_generator(weights / f"{name}.safetensors").preset == name
+
+
+def test_a_slot_is_the_longest_equal_share_that_ends_in_time():
+    from gan.commands.gpu_suite import slot_seconds
+    assert slot_seconds(300, [0, 0], waiting=8, allowance=25) == pytest.approx(300 / 4 - 25)
+    assert slot_seconds(300, [0, 0], waiting=1, allowance=25) == pytest.approx(275)
+    assert slot_seconds(300, [0, 150], waiting=3, allowance=25) == pytest.approx(125)    # two here, one there
+    assert slot_seconds(300, [0, 0], waiting=7, allowance=25) == pytest.approx(300 / 4 - 25)  # 4 rounds either way
+    assert slot_seconds(40, [0, 0], waiting=3, allowance=25) is None
+    assert slot_seconds(300, [290, 295], waiting=1, allowance=25) is None                  # the slots are spent
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scheduled_runs_end_inside_the_part_and_early_stops_hand_their_time_on(seed):
+    """The suite's scheduling, simulated: runs start on the slot free first; some stop at their goal
+    early. Every run ends by the deadline, and no run after an early stop gets less than before it."""
+    import random
+    from gan.commands.gpu_suite import slot_seconds
+    rnd, limit, conc, allowance, n = random.Random(seed), 300.0, 2, 25.0, 8
+    slots = [0.0] * conc                         # when each slot frees (actually)
+    planned = [0.0] * conc                       # when each slot frees (as planned at its start)
+    given = []
+    for i in range(n):
+        k = min(range(conc), key=slots.__getitem__)
+        now = slots[k]
+        free = [now if j == k or slots[j] <= now else planned[j] for j in range(conc)]
+        s = slot_seconds(limit, free, n - i, allowance)
+        assert s is not None and now + s + allowance <= limit + 1e-6
+        used = s * rnd.choice([0.1, 1.0])                     # a goal reached early, or the whole slot
+        slots[k], planned[k] = now + used + allowance, now + s + allowance
+        given.append(s)
+    assert all(b >= a - 1e-6 for a, b in zip(given, given[1:])), given

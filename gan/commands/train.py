@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     t.add_argument("--log-every", type=int)
     t.add_argument("--sample-every", type=int)
     t.add_argument("--checkpoint-every", type=int)
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (goal checks still print)")
     t.add_argument("--export", help="also write a float16 generator-only file here (for weights/)")
     t.add_argument("--stop-at-goal", type=float, metavar="SECONDS",
                    help="every SECONDS of training, score 2,000 samples; stop once the preset's goal is met")
@@ -145,7 +145,7 @@ def _run(args, cfg, world) -> None:
     trainer = resume_trainer(cfg, args.resume, data, world) if args.resume else Trainer(cfg, data, world)
     if world.active and world.main:
         print(describe_world(trainer))
-    watch = GoalWatch(trainer, args.stop_at_goal, log=None if args.quiet else print) if args.stop_at_goal else None
+    watch = GoalWatch(trainer, args.stop_at_goal, log=print if world.main else None) if args.stop_at_goal else None
     hook = progress if watch is None else (lambda p: (progress(p), watch.progress(p)))
     if world.active:                         # torchrun stops every process with SIGTERM when one fails
         signal.signal(signal.SIGTERM, _terminated)
