@@ -30,7 +30,12 @@ def _sync(device) -> None:
 
 def bench_engine(preset: str, device: str = "auto", batch: int | None = None, seconds: float = 3.0,
                  repeats: int = 5, warmup: int = 30, compile: bool | None = None, data=None, **overrides) -> dict:
+    import torch._dynamo
+
     from gan.training import Trainer
+    # compiled code is cached per forward() code object, so every earlier configuration's networks
+    # count towards dynamo's recompile limit: past it the "compiled" rows silently ran eager (H200 run 1)
+    torch._dynamo.reset()
     cfg = TrainConfig.for_preset(preset, steps=10**9, device=device, batch_size=batch, compile=compile, **overrides)
     trainer = Trainer(cfg, data if data is not None else load_mnist("train"))
     for _ in range(warmup):
