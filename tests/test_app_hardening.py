@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
-from tests.conftest import ROOT, new_client
+from tests.conftest import ROOT, new_client, release
 
 SLIDERS = [0.0] * 8
 NAN, INF = float("nan"), float("inf")
@@ -139,8 +139,7 @@ def test_every_endpoint_refuses_every_wrong_type_by_name(server, tmp_path):
         assert len(calls) > 200 and not unclear, "\n".join(unclear)
         assert _serving(clients[0])
     finally:
-        for c in clients:
-            c.close()
+        release(*clients)
 
 
 def _png(path, array):
@@ -196,7 +195,7 @@ def test_uploaded_weights_hostile_and_valid(server, client, tmp_path, monkeypatc
     other = new_client(server)                               # another visitor cannot see it
     with pytest.raises(AppError, match="not loaded|not in the list of choices"):
         other.predict(**render_args(key, 5, 9, "all", False, *SLIDERS), api_name="/render")
-    other.close()
+    release(other)
 
 
 def _final(job, timeout=90):
@@ -223,7 +222,7 @@ def test_two_visitors_training_at_once_never_see_each_other(server):
     with pytest.raises(AppError, match="not available|not in the list of choices"):   # b's run 1 is a vanilla run
         b.predict(**render_args("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS), api_name="/render")
     assert img_a
-    a.close(), b.close()
+    release(a, b)
 
 
 def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
@@ -246,8 +245,7 @@ def test_a_full_training_queue_shows_the_waiting_visitor_its_position(server):
     assert "Step 10/10" in _final(waiting)[0]
     for j in jobs:
         assert "aborted" in _final(j)[0]
-    for c in clients:
-        c.close()
+    release(*clients)
 
 
 def test_visitor_mistakes_are_one_log_line_not_a_traceback(client, capfd, tmp_path):
