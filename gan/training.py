@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -26,6 +27,9 @@ from gan.pixels import from_pixels, to_pixels
 from gan.sampling import cpu_has_native_bf16, fixed_grid_inputs, make_grid, sample_latents
 
 log = logging.getLogger("gan.engine")
+# runs in threads (the app's training slots) build their networks one at a time: a seed gives the same
+# weights however many start at once (dropout still draws from the global RNG while stepping)
+INIT_LOCK = threading.Lock()
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 
 
@@ -102,15 +106,16 @@ class Trainer:
             what = f"batch_size {cfg.batch_size}" + (f" x {world.size} processes" if world.active else "")
             raise ValueError(f"{what} is larger than the {len(data)} training images")
         self.data = data.to(self.device)
-        torch.manual_seed(cfg.seed)               # initial weights and dropout
         if cuda:
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        G, D = self.mcfg.build()
-        if world.active:
-            G, D = (convert_sync_bn(net, self.device, cfg.sync_bn) for net in (G, D))
-            torch.manual_seed(cfg.seed + 1 + world.rank)     # dropout differs between ranks
+        with INIT_LOCK:                           # the global RNG draws the initial weights: one run at a time
+            torch.manual_seed(cfg.seed)           # initial weights (and dropout, which draws from it too)
+            G, D = self.mcfg.build()
+            if world.active:
+                G, D = (convert_sync_bn(net, self.device, cfg.sync_bn) for net in (G, D))
+                torch.manual_seed(cfg.seed + 1 + world.rank)     # dropout differs between ranks
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else not cuda
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.G: nn.Module = G.to(self.device, memory_format=fmt)

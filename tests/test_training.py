@@ -178,3 +178,17 @@ def test_the_g_step_reuses_the_last_d_step_fakes(fake_digits, d_steps, g_forward
     trainer.train_step()
     assert len(calls) == g_forwards and trainer.step == 1 and trainer.d_step_count == d_steps
     assert all(p.grad is not None for p in trainer.G.parameters())            # G still learned from them
+
+
+def test_runs_trained_at_once_in_threads_equal_the_same_runs_one_after_another(fake_digits):
+    """The app trains several runs in threads of one process: each must be what its seed makes alone
+    (initial weights drawn one run at a time; noise and batches from each run's own generator).
+    In fp32: CPU bf16 kernels running at the same time in two threads differ in the last bits."""
+    from concurrent.futures import ThreadPoolExecutor
+    cfgs = [tiny_config(p, steps=15, seed=s, amp=False) for p, s in (("dcgan", 1), ("vanilla", 2), ("wgan-gp", 3),
+                                                                       ("cgan", 4))]
+    alone = [train(c, data=fake_digits).trainer for c in cfgs]
+    with ThreadPoolExecutor(len(cfgs)) as pool:
+        together = list(pool.map(lambda c: train(c, data=fake_digits).trainer, cfgs))
+    for a, b in zip(alone, together):
+        assert _equal(_weights(a.G), _weights(b.G)) and _equal(_weights(a.D), _weights(b.D)), a.cfg.preset
