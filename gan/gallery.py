@@ -56,7 +56,7 @@ FAILURES = (
         "real digit. D(x) -> 1, D(G(z)) -> 0 and D's loss -> 0; G is told only 'fake', with no hint of "
         "how to be less fake.",
         "D(x) and D(G(z)): the two lines split to 1 and 0; Losses: D's falls to 0.",
-        {"d_steps": 10, "lr_d": 2e-3, "lr_g": 5e-5, "steps": 50}, {"d_steps": 1, "lr_d": 2e-4, "lr_g": 2e-4},
+        {"d_steps": 10, "lr_d": 2e-3, "lr_g": 5e-5, "steps": 80}, {"d_steps": 1, "lr_d": 2e-4, "lr_g": 2e-4},
         "One D step per G step, equal learning rates: D(x) and D(G(z)) stay near each other.",
         lambda rows, q: {"d_real": _mean(_last(rows), "d_real"), "d_fake": _mean(_last(rows), "d_fake"),
                          "d_loss": _mean(_last(rows), "d_loss")},

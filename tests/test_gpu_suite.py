@@ -12,13 +12,16 @@ from gan.registry import preset_names
 from tests.conftest import ROOT
 
 BUDGET = 60
+# three presets run end to end (each preset's own GPU command is checked below without a process)
+SMOKE_PRESETS = ("dcgan", "cgan", "one-digit")
 
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory):
     out = tmp_path_factory.mktemp("suite")
     p = subprocess.run([sys.executable, "-m", "gan", "gpu-suite", "--out", str(out), "--device", "cpu", "--smoke",
-                        "--budget-s", str(BUDGET)], cwd=ROOT, capture_output=True, text=True, timeout=BUDGET + 60)
+                        "--budget-s", str(BUDGET), "--presets", ",".join(SMOKE_PRESETS)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=BUDGET + 60)
     assert p.returncode == 0, p.stderr[-3000:]
     return out, json.loads((out / "report.json").read_text())
 
@@ -32,7 +35,7 @@ def test_the_smoke_suite_runs_every_part_inside_its_budget(suite):
     modes = {row["asked"]: row["step_mode"] for row in report["parts"]["bench"]["engine"]}
     assert modes == {"eager": "eager", "compiled": "eager", "graph": "fused"}      # what a CPU can do of each
     assert report["parts"]["bench"]["speedup"] > 0
-    assert set(report["parts"]["train"]["runs"]) == set(preset_names())
+    assert set(report["parts"]["train"]["runs"]) == set(SMOKE_PRESETS)
     assert (out / "report.md").read_text().startswith("# GPU suite: cpu (smoke)")
 
 
@@ -88,3 +91,22 @@ def test_scheduled_runs_end_inside_the_part_and_early_stops_hand_their_time_on(s
         slots[k], planned[k] = now + used + allowance, now + s + allowance
         given.append(s)
     assert all(b >= a - 1e-6 for a, b in zip(given, given[1:])), given
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_every_presets_gpu_command_is_a_valid_run_of_its_gpu_recipe(preset, tmp_path):
+    """What the suite would start on a GPU, parsed as the train command parses it."""
+    from gan.commands import build_parser
+    from gan.commands.gpu_suite import VARIANTS, train_command
+    from gan.commands.options import config_from_args
+    from gan.registry import get_preset
+    runs = [(preset, [])] + [(p, extra) for p, extra in VARIANTS.values() if p == preset]
+    for name, extra in runs:
+        cmd = train_command(name, 123, "cuda", False, tmp_path) + extra
+        args = build_parser().parse_args(cmd[3:])
+        cfg = config_from_args(args)
+        assert cfg.preset == preset and cfg.seconds == 123 and cfg.compile is False and args.stop_at_goal == 30
+        for k, v in get_preset(preset).gpu_recipe.items():
+            assert getattr(cfg, k) == (tuple(v) if isinstance(v, list) else v), (preset, k)
+        cfg.device = "cpu"
+        cfg.validate()
