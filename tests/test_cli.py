@@ -160,3 +160,13 @@ def test_malformed_option_values_say_what_they_should_look_like(flag, value, mes
     with pytest.raises(SystemExit):
         main(["train", "--preset", "dcgan", "--out", str(tmp_path), flag, value])
     assert message in capsys.readouterr().err
+
+
+def test_gallery_takes_a_name_or_all_and_refuses_both(capsys):
+    from gan.gallery import FAILURES
+    assert main(["gallery"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == [f.name for f in FAILURES]
+    assert main(["gallery", "mode-collapse", "--all"]) == 2
+    assert "a failure's name or --all, not both" in capsys.readouterr().err
+    assert main(["gallery", "no-such-failure"]) == 2
+    assert "unknown failure 'no-such-failure'" in capsys.readouterr().err
