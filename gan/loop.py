@@ -88,7 +88,9 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
                      samples=trainer.sample_grid() if samples and world.main else None, status=status, message=message)
         last_t, last_d, last_stats = now, trainer.d_step_count, stats
         trainer.session_seconds = p.elapsed
-        last_grid_t = now if samples else last_grid_t
+        if samples:   # a fixed cadence: the next timed grid is due a period after this one was due, not after it came
+            period = cfg.sample_seconds
+            last_grid_t = last_grid_t + period if period and 0 <= now - last_grid_t - period < period else now
         history.append(p)
         if progress is not None and world.main:
             progress(p)

@@ -47,6 +47,29 @@ def test_live_views_get_a_grid_every_sample_seconds(fake_digits):
     assert not any(grids(0.0))                       # off: only the sample_every schedule
 
 
+def test_timed_grids_keep_their_cadence_when_steps_overshoot_it(fake_digits, monkeypatch):
+    """Steps of 0.15 s against a 0.4 s cadence: a grid is due every 0.4 s of the clock, not 0.4 s
+    after the step that drew the last one (which drifts to 0.45 s: 2.2 instead of 2.5 a second)."""
+    import types
+
+    from gan import loop
+    from gan.training import Trainer
+    clock = {"t": 0.0}
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock["t"]))
+    cfg = tiny_config("vanilla", steps=320, log_every=1000, sample_every=10**6, sample_seconds=0.4)
+    trainer = Trainer(cfg, fake_digits)
+    step = trainer.train_step
+
+    def slow_step():
+        step()
+        clock["t"] += 0.15
+    trainer.train_step = slow_step
+    seen = []
+    train(cfg, trainer=trainer, progress=seen.append)
+    grid_times = [round(p.step * 0.15, 2) for p in seen if p.samples is not None and 200 < p.step < 320]
+    assert len(grid_times) == 44, grid_times           # 119 steps x 0.15 s = 17.85 s, a grid per 0.4 s (drifting: 39)
+
+
 def test_same_seed_same_weights(fake_digits):
     a = train(tiny_config("dcgan", steps=4, seed=7), data=fake_digits).trainer
     b = train(tiny_config("dcgan", steps=4, seed=7), data=fake_digits).trainer
