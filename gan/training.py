@@ -42,14 +42,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     return dev
 
 
-def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, fused: bool = False,
-                   capturable: bool = False) -> torch.optim.Optimizer:
-    """The run's optimizer for one network: Adam with the run's betas, or Keras-style RMSprop.
-    ``capturable``: safe inside a CUDA graph (its step count and learning rate live on the device)."""
-    extra = ({"fused": True} if fused else {}) | ({"capturable": True} if capturable else {})
+def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
+    """The run's optimizer for one network: fused Adam with the run's betas (one kernel a step, on
+    CPUs too: vanilla 15 % faster), or Keras-style RMSprop. ``capturable``: safe inside a CUDA graph
+    (its step count and learning rate live on the device)."""
+    extra = {"capturable": True} if capturable else {}
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), **extra)
-    extra.pop("fused", None)
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), fused=True, **extra)
     return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
 
 
@@ -158,7 +157,7 @@ class Trainer:
     # ----------------------------------------------------------------- pieces
     def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
         cuda = self.device.type == "cuda"
-        return make_optimizer(self.cfg, net, lr, fused=True, capturable=cuda and self.use_graph)  # fused on CPUs too: 15 % faster vanilla
+        return make_optimizer(self.cfg, net, lr, capturable=cuda and self.use_graph)
 
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
         for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):

@@ -195,9 +195,9 @@ class Suite:
                 log.parent.mkdir(parents=True, exist_ok=True)
                 proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env)
                 self.children.append(proc)
-                running[name] = (cmd, proc, now + seconds + ALLOWANCE_S)
+                running[name] = (cmd, proc, seconds, now + seconds + ALLOWANCE_S)
             time.sleep(0.2)
-            for name, (cmd, proc, _) in list(running.items()):
+            for name, (cmd, proc, seconds, _) in list(running.items()):
                 rc = proc.poll()
                 if rc is None and time.perf_counter() > deadline:
                     proc.kill()
@@ -206,7 +206,7 @@ class Suite:
                 if rc is not None:
                     del running[name]
                     runs[name] = {"command": "python -m gan " + " ".join(cmd[3:]), "returncode": rc,
-                                  "seconds": float(cmd[cmd.index("--seconds") + 1]),
+                                  "seconds": round(seconds, 1),
                                   "exported": _export_path(self.work, name).is_file()}
         return {"runs": runs, "concurrency": f"{conc} runs at a time, each given an equal share of the time left"}
 
