@@ -9,8 +9,10 @@ STEP_KINDS = ("d", "g", "both")
 
 
 class RunControl:
-    def __init__(self, poll: float = 0.1, foreground=None):
+    def __init__(self, poll: float = 0.1, foreground=None, tune_threads: bool = False):
         self.foreground = foreground          # a gan.app.priority.Foreground to yield to between steps
+        self.tune_threads = tune_threads      # time the steps to pick the CPU thread count (gan.app.threads)
+        self._tuner = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused = False
@@ -67,8 +69,13 @@ class RunControl:
         """Apply pending changes; while paused, wait up to ``poll`` s for a command.
         Returns (seconds waited while paused, whether a single step ran); time spent yielding
         to interactive requests is not returned: it counts against the run's length."""
-        if self.foreground is not None:
-            self.foreground.yield_to()
+        if self.tune_threads and self._tuner is None:
+            from gan.app.threads import ThreadTuner, default_choices
+            self._tuner = ThreadTuner(default_choices())     # in the training thread: its threads
+        if self._tuner is not None:
+            self._tuner.tick()
+        if self.foreground is not None and self.foreground.yield_to() and self._tuner is not None:
+            self._tuner.pause()
         with self._lock:
             lr, self._lr = self._lr, {}
         if lr:
@@ -78,9 +85,17 @@ class RunControl:
         t0 = time.perf_counter()
         with self._lock:
             kind = self._steps.pop(0) if self._steps else None
+        if self._tuner is not None:
+            self._tuner.pause()
         if kind is None:
             self._wake.wait(self.poll)
             self._wake.clear()
             return time.perf_counter() - t0, False
         {"d": trainer.d_step, "g": trainer.g_step, "both": trainer.train_step}[kind]()
         return 0.0, True
+
+    def close(self) -> None:
+        """The run ended (call from its training thread): threads started later get the default count."""
+        if self._tuner is not None:
+            self._tuner.close()
+            self._tuner = None

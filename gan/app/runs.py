@@ -171,10 +171,11 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
               name: str | None = None, foreground=None,
               slots: threading.Semaphore | None = None) -> tuple[Run, threading.Thread]:
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
-    ``gan.app.priority.Foreground``, the run pauses between steps while renders are in flight."""
+    ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
+    in flight and its CPU thread count follows the load (``gan.app.threads``)."""
     from gan.loop import train, total_steps
     from gan.training import Trainer
-    run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground))
+    run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground, tune_threads=foreground is not None))
     session.add_run(run)
 
     def progress(p):
@@ -223,6 +224,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             run.finish("failed", f"{type(e).__name__}: {e}", None)
         finally:
             trainer = None
+            run.control.close()
             if held:
                 slots.release()
             if torch.cuda.is_available():
