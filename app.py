@@ -147,14 +147,14 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, *sliders]))
     explore_in = list(explore_inputs.values())
     # values reach the request checks as sent (preprocess=False): each wrong one is refused by name
-    fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None, preprocess=False,
+    fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None, preprocess=False, queue=False,
                 api_visibility="private")
     raw_in = dict(preprocess=False)
     for s in sliders:
         s.input(render, explore_in, grid, **fast)
     for comp in (seed, n, digit, raw):
         comp.change(render, explore_in, grid, **fast)
-    gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, **raw_in)
+    gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, queue=False, **raw_in)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
     reset.click(lambda: [0.0] * N_SLIDERS, None, sliders, api_visibility="private").then(render, explore_in, grid, **fast)
     info_outputs = [info, digit, download_model, diagram]

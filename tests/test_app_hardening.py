@@ -147,6 +147,23 @@ def _png(path, array):
     return handle_file(str(path))
 
 
+def test_renders_skip_the_queue_as_the_page_sends_them(server):
+    """The page posts slider renders straight to /run/render (no queue round trips); that route
+    answers the picture, and refuses a bad value by name like the queued API."""
+    from gan.commands.crowd import PageRenders
+    page = PageRenders(server[1])
+    try:
+        out = page.predict(**render_args("cgan", 1, 4, "all", False, *SLIDERS))
+        assert out[0]["url"].endswith(".png") or out[0]["path"].endswith(".png")
+        with pytest.raises(RuntimeError, match=r"\bseed\b"):
+            page.predict(**render_args("cgan", "nan", 4, "all", False, *SLIDERS))
+    finally:
+        page.close()
+    config = server[0].demo.config
+    render_events = [d for d in config["dependencies"] if d.get("api_name") == "render"]
+    assert render_events and not render_events[0]["queue"]
+
+
 def test_probe_survives_any_upload(client, tmp_path):
     (tmp_path / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     with pytest.raises(AppError, match="could not read"):

@@ -124,4 +124,6 @@ def test_batches_are_padded_to_a_few_shapes():
     sizes = {bucket(n) for n in range(1, 1001)}
     assert all(bucket(n) >= n for n in range(1, 1001))
     assert len(sizes) <= len(BUCKETS) + 3
-    assert bucket(100) <= 128 and bucket(50) <= 64
+    assert bucket(100) <= 112 and bucket(50) <= 56
+    asked = range(1, 101)                                      # a crowd's 1-100 digits: little padding
+    assert sum(bucket(n) for n in asked) / sum(asked) < 1.12

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.app.control import RunControl
-from gan.app.threads import ThreadTuner
+from gan.app.threads import ThreadTuner, cpu_cores, one_thread_per_request
 
 
 class FakeSteps:
@@ -122,3 +122,25 @@ def test_the_training_thread_sets_its_own_count_and_gives_the_default_back(monke
     later.start()
     later.join(30)
     assert seen == {"during": 1, "other": default, "later": default}
+
+
+def test_a_cpu_server_runs_each_request_thread_on_one_core_and_training_still_tunes():
+    if cpu_cores() < 2:
+        pytest.skip("needs a machine with 2 or more cores")
+    before, seen = torch.get_num_threads(), {}
+    try:
+        one_thread_per_request()
+
+        def request():
+            seen["request"] = torch.get_num_threads()
+            tuner = ThreadTuner()
+            seen["choices"] = tuner.choices
+            tuner.close()
+            seen["after"] = torch.get_num_threads()
+
+        t = threading.Thread(target=request)
+        t.start()
+        t.join(30)
+    finally:
+        torch.set_num_threads(before)
+    assert seen == {"request": 1, "choices": (1, cpu_cores()), "after": 1}

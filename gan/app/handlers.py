@@ -52,9 +52,13 @@ class Playground:
 
     def start(self) -> "Playground":
         """Warm what visitors would wait for (every model, evaluator features), in the background;
-        bound malloc's arenas first, before the request threads exist (gan/app/memory.py)."""
+        bound malloc's arenas and (on a CPU) each request's threads first, before the request
+        threads exist (gan/app/memory.py, gan/app/threads.py)."""
         from gan.app.memory import limit_malloc_arenas
+        from gan.app.threads import one_thread_per_request
         limit_malloc_arenas()
+        if not on_gpu():
+            one_thread_per_request()
         self.warm_up.start()
         return self
 

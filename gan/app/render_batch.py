@@ -8,7 +8,8 @@ the newer picture is on its way), so a dragged slider never queues stale work.
 
 Batches are padded to a few fixed sizes (``BUCKETS``): the CPU kernels (oneDNN) keep one
 compiled primitive per input shape, and a crowd asking for every size from 1 to 100 would
-otherwise grow that cache without bound.
+otherwise grow that cache without bound. Steps of 8 rows up to 64 and of 16 up to 128 keep
+the padding to ~10 % of the rows asked for (1-100 each; powers of two padded ~25 %).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-BUCKETS = (1, 2, 4, 8, 16, 32, 64, 96, 128, 192, 256)
+BUCKETS = (1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256)
 
 
 def bucket(n: int) -> int:

@@ -1,5 +1,7 @@
 """The visitors ``python -m gan load`` sends: explorers (two profiles) and trainers, each a
-thread with its own gradio_client, all tallied in one ``Tally``.
+thread with its own connection, all tallied in one ``Tally``. Explorers post their renders
+as the page does (``PageRenders``: the render events skip Gradio's queue, one HTTP request
+each); trainers use gradio_client's queued, streaming calls, as the page's Start does.
 
 mixed (the default): each explorer uses any shipped model with 1-100 digits, changes something
 every 0.2-0.8 s (mostly sliders; seeds, digits, counts, sometimes the model), and one request in
@@ -45,6 +47,28 @@ class Tally:
             self.errors.append(what[:300])
 
 
+class PageRenders:
+    """One visitor's page asking for renders: ``POST {url}gradio_api/run/render`` with its session,
+    the request the browser sends for a queue-free event. Errors raise with the server's message."""
+
+    def __init__(self, url: str):
+        import uuid
+
+        import httpx
+        self.http = httpx.Client(base_url=url.rstrip("/") + "/gradio_api/", timeout=60)
+        self.session = uuid.uuid4().hex[:11]
+
+    def predict(self, **call) -> dict:
+        r = self.http.post("run/render", json={"data": list(call.values()), "session_hash": self.session})
+        body = r.json()
+        if r.status_code != 200 or "error" in body:
+            raise RuntimeError(body.get("error") or f"HTTP {r.status_code}")
+        return body["data"]
+
+    def close(self) -> None:
+        self.http.close()
+
+
 def _client(url: str):
     from gradio_client import Client
     # plain http on loopback; image URLs come back as a browser gets them, no CA bundle per request
@@ -57,7 +81,7 @@ def explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, s
     mixed = profile == "mixed"
     req = RenderRequest(model=rng.choice(models) if mixed else "cgan", seed=rng.randrange(1000),
                         n=rng.randint(1, 100) if mixed else 50)
-    client = _client(url)
+    client = PageRenders(url)
     try:
         while not stop.is_set() and tally.count(max_requests):
             move = rng.random()
@@ -75,7 +99,7 @@ def explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, s
             call = api_call(req) | ({bad[0]: bad[1]} if bad else {})
             t0 = time.perf_counter()
             try:
-                client.predict(**call, api_name="/render")
+                client.predict(**call)
                 ms = (time.perf_counter() - t0) * 1000
                 if bad:
                     tally.error(f"render accepted {bad[0]}={bad[1]!r}")
