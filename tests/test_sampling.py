@@ -66,6 +66,46 @@ def test_interpolation_endpoints(exports):
     assert np.array_equal(mixed[-1], c.sample(1, 1, digit=5)[0])
 
 
+def test_interpolation_follows_the_latent_prior():
+    """Gaussian latents travel the great circle (slerp), uniform ones the straight line (the
+    box (-1, 1) is convex; an arc would leave it); the default is the app's 10 frames."""
+    for name in ("one-digit", "dcgan"):                           # shipped: their pictures follow z
+        m = load_generator(f"weights/{name}.safetensors")
+        za, zb, t = m.latents(1, 1), m.latents(2, 1), torch.linspace(0, 1, 3)
+        line = (1 - t[:, None]) * za + t[:, None] * zb
+        arc = slerp(za.expand(3, -1), zb.expand(3, -1), t)
+        want, other = (line, arc) if m.mcfg.z_dist == "uniform" else (arc, line)
+        frames = m.interpolate(1, 2, steps=3).astype(int)
+        assert np.abs(frames - m.generate(want).astype(int)).max() <= 1, name
+        assert np.abs(frames[1] - m.generate(other)[1].astype(int)).mean() > 1, name
+    assert m.interpolate(1, 2).shape == (10, 28, 28)
+
+
+def test_a_conditional_interpolation_keeps_its_digit(exports):
+    c = load_generator(exports["cgan"])
+    threes = c.interpolate(1, 2, steps=4, digit_a=3)                 # digit_b: the same digit
+    assert np.array_equal(threes[0], c.sample(1, 1, digit=3)[0]) and np.array_equal(threes[-1], c.sample(2, 1, digit=3)[0])
+    assert np.array_equal(c.interpolate(1, 2, steps=4), c.interpolate(1, 2, steps=4, digit_a=0, digit_b=0))
+
+
+def test_slerp_moves_at_constant_angular_speed():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(4, 16, generator=g), torch.randn(4, 16, generator=g)       # distinct rows
+    b = b / b.norm(dim=-1, keepdim=True) * a.norm(dim=-1, keepdim=True)           # each pair of one norm
+
+    def angle(x, y):
+        return torch.acos(torch.nn.functional.cosine_similarity(x, y, dim=-1).clamp(-1, 1))
+
+    omega = angle(a, b)
+    for t in (0.25, 0.5, 0.8):
+        out = slerp(a, b, torch.full((4,), t))
+        assert torch.allclose(angle(a, out), t * omega, atol=1e-4)
+        assert torch.allclose(angle(out, b), (1 - t) * omega, atol=1e-4)
+        assert torch.allclose(out.norm(dim=-1), a.norm(dim=-1), atol=1e-4)    # on the sphere, not inside it
+    u, v = torch.eye(2)[:1], torch.eye(2)[1:]                          # orthogonal unit vectors: the arc keeps norm 1
+    assert torch.allclose(slerp(u, v, torch.tensor([0.5])).norm(), torch.tensor(1.0), atol=1e-6)
+
+
 def test_slerp_stays_on_the_path():
     a, b = torch.randn(1, 8), torch.randn(1, 8)
     out = slerp(a.expand(3, -1), b.expand(3, -1), torch.tensor([0.0, 0.5, 1.0]))
