@@ -7,29 +7,22 @@ models, cgan_accuracy (per requested digit); for single-digit models digit_share
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 from pathlib import Path
 
 import torch
 
 from gan import metrics
-from gan.checkpoint import read_tensors, save_tensors
 from gan.data import load_mnist
+from gan.disk_cache import cached
 from gan.classifier import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.sampling import GeneratorModel
 
 
 def reference(n: int = 10000, classifier_path: str = str(DEFAULT_WEIGHTS), data_dir: str | None = None) -> dict:
     """Features of the MNIST test set (the reference) and the real-data floor values: computed
-    once (~10 s on a CPU), then read from the cache folder (``reference_cache_dir()``) by every
+    once (~10 s on a CPU), then read from the cache folder (``gan.disk_cache``) by every
     later process, and held per process whichever way the arguments are spelled."""
     return _reference(int(n), str(classifier_path), None if data_dir is None else str(data_dir))
-
-
-def reference_cache_dir() -> Path:
-    """``$GAN_CACHE_DIR`` or ``~/.cache/gan-playground``."""
-    return Path(os.environ.get("GAN_CACHE_DIR") or "~/.cache/gan-playground").expanduser()
 
 
 @functools.lru_cache(maxsize=4)
@@ -40,35 +33,22 @@ def _reference(n: int, classifier_path: str, data_dir: str | None) -> dict:
     g = torch.Generator().manual_seed(0)
     idx = torch.randperm(len(train), generator=g)[:n_test]
     test_images, train_images = test.images[:n_test].cpu(), train.images[idx].cpu()
-    key = hashlib.sha256(Path(classifier_path).read_bytes() + test_images.numpy().tobytes()
-                         + train_images.numpy().tobytes()).hexdigest()[:20]    # what the features depend on
-    path = reference_cache_dir() / f"reference-{key}.safetensors"
-    ref = _read_reference(path)
-    if ref is not None:
-        return ref
-    clf = load_classifier(classifier_path)
-    f_test, p_test = embed(test_images, clf)
-    f_train, _ = embed(train_images, clf)
-    ref = {"feats": f_test, "probs": p_test, "labels": test.labels[:n_test].cpu(),
-           "floor_fid": metrics.fid(f_train, f_test), "real_score": metrics.classifier_score(p_test),
-           "train_feats": f_train}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_tensors(path, {k: v for k, v in ref.items() if torch.is_tensor(v)},
-                     {"floor_fid": ref["floor_fid"], "real_score": ref["real_score"]})
-    except OSError:                        # a read-only home: compute per process, as before
-        pass
-    return ref
+
+    def compute():
+        clf = load_classifier(classifier_path)
+        f_test, p_test = embed(test_images, clf)
+        f_train, _ = embed(train_images, clf)
+        return ({"feats": f_test, "probs": p_test, "labels": test.labels[:n_test].cpu(), "train_feats": f_train},
+                {"floor_fid": metrics.fid(f_train, f_test), "real_score": metrics.classifier_score(p_test)})
+
+    key = Path(classifier_path).read_bytes() + test_images.numpy().tobytes() + train_images.numpy().tobytes()
+    return cached("reference", key, compute, _as_reference)      # keyed by what the features depend on
 
 
-def _read_reference(path: Path) -> dict | None:
-    """A cached reference, or None when there is none or it does not read back whole."""
-    try:
-        tensors, meta = read_tensors(path)
-        ref = {k: tensors[k] for k in ("feats", "probs", "labels", "train_feats")}
-        return ref | {"floor_fid": float(meta["floor_fid"]), "real_score": float(meta["real_score"])}
-    except Exception:  # noqa: BLE001 - any unreadable cache is recomputed, never trusted
-        return None
+def _as_reference(entry) -> dict:
+    tensors, meta = entry
+    ref = {k: tensors[k] for k in ("feats", "probs", "labels", "train_feats")}
+    return ref | {"floor_fid": float(meta["floor_fid"]), "real_score": float(meta["real_score"])}
 
 
 def score_images(images_u8, n_ref: int = 10000, labels=None, pr: bool = True) -> dict:

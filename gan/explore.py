@@ -3,7 +3,8 @@ edits of a seeded batch, per-digit styles for conditional models.
 
 Directions: sample z, render G(z), run PCA on the images, and regress z on each principal
 component's scores; the unit vectors found move z along what changes the pictures most.
-Computed once per model (seeded, ~0.1 s on CPU) and cached on the Explorer.
+Computed once per model (seeded; 0.2-2.5 s on a CPU) and kept on the Explorer; a shipped
+model's are also kept on disk (``cache=True``, ``gan.disk_cache``), so a restarted app reads them.
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ N_SLIDERS = 8
 
 
 class Explorer:
-    def __init__(self, model: GeneratorModel, n_directions: int = N_SLIDERS, n_fit: int = 1024, seed: int = 0):
+    def __init__(self, model: GeneratorModel, n_directions: int = N_SLIDERS, n_fit: int = 1024, seed: int = 0,
+                 cache: bool = False):
         self.model = model
+        self.cache = cache
         self.n_directions = n_directions
         self._pca = None
         self._fit = (n_fit, seed)
@@ -30,8 +33,21 @@ class Explorer:
         """(n_directions, z_dim) unit vectors, sorted by explained image variance."""
         with self._lock:
             if self._pca is None:
-                self._pca = self._fit_directions()
+                self._pca = self._cached_fit() if self.cache else self._fit_directions()
             return self._pca
+
+    def _cached_fit(self) -> torch.Tensor:
+        from gan.disk_cache import cached, tensor_bytes
+        shape = (self.n_directions, self.model.mcfg.z_dim)
+
+        def check(entry) -> torch.Tensor:
+            dirs = entry[0]["directions"]
+            if tuple(dirs.shape) != shape or not torch.isfinite(dirs).all():
+                raise ValueError("not this model's directions")
+            return dirs
+
+        key = tensor_bytes(self.model.G.state_dict()) + repr((self.model.preset, self._fit, shape)).encode()
+        return cached("directions", key, lambda: ({"directions": self._fit_directions()}, {}), check)
 
     def _fit_directions(self) -> torch.Tensor:
         n, seed = self._fit

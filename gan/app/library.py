@@ -89,7 +89,7 @@ class ModelLibrary:
         with lock:
             if name not in self._models:
                 model = load_generator(self.dir / f"{name}.safetensors", device=self.device)
-                explorer = Explorer(model)
+                explorer = Explorer(model, cache=True)       # shipped files: fitted once per machine
                 explorer.pca_directions           # the sliders' directions, fitted once
                 self._models[name] = (model, explorer)
             return self._models[name]
