@@ -111,6 +111,40 @@ def test_a_newer_request_supersedes_the_visitors_queued_one():
     assert g.calls == [bucket(2), bucket(2)]                   # the superseded request never ran
 
 
+def test_a_cheap_render_does_not_wait_behind_an_expensive_one():
+    class Timed:
+        conditional = False
+
+        def __init__(self, row_s, log):
+            self.row_s, self.log = row_s, log
+
+        def generate(self, z, labels=None, fast=False):
+            threading.Event().wait(self.row_s * len(z))
+            self.log.append(self)
+            return np.zeros((len(z), 28, 28), np.uint8)
+
+    log = []
+    gate, slow, fast = _Gate(), Timed(0.01, log), Timed(0.0, log)
+    batcher = RenderBatcher(workers=1, window_s=0.0, cheap_s=0.05)   # fast: 4 rows well under, slow: 32 rows far over
+    batcher.generate(slow, torch.zeros(1, 4))                      # each model's cost is measured once
+    batcher.generate(fast, torch.zeros(1, 4))
+    log.clear()
+    threads = [threading.Thread(target=batcher.generate, args=(gate, torch.zeros(1, 4)))]
+    threads[0].start()
+    try:
+        assert gate.entered.wait(30)                               # the one worker is busy
+        for m, n in ((slow, 32), (fast, 4)):                       # the expensive one asked first
+            threads.append(threading.Thread(target=batcher.generate, args=(m, torch.zeros(n, 4))))
+            threads[-1].start()
+            while len(batcher._queue) < len(threads) - 1:
+                threading.Event().wait(0.002)
+    finally:
+        gate.gate.set()
+        for t in threads:
+            t.join(30)
+    assert log == [fast, slow]
+
+
 def test_an_error_reaches_every_visitor_of_that_pass():
     class Broken(_Gate):
         def generate(self, z, labels=None, fast=False):

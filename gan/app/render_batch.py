@@ -6,6 +6,11 @@ batched generator call on all of them and hands each visitor its rows. A visitor
 request supersedes their older one still in the queue (it returns None: nothing to draw,
 the newer picture is on its way), so a dragged slider never queues stale work.
 
+Cheap renders go first: a worker takes the oldest job whose estimated cost (its rows times
+its model's measured seconds a row) is under ``cheap_s``, else the oldest job. A one-digit
+grid (~1 ms) then never waits behind another visitor's 100-digit keras-dcgan grid (~170 ms),
+and the expensive job waits at most for the cheap ones queued before it is taken.
+
 Batches are padded to a few fixed sizes (``BUCKETS``): the CPU kernels (oneDNN) keep one
 compiled primitive per input shape, and a crowd asking for every size from 1 to 100 would
 otherwise grow that cache without bound. Steps of 8 rows up to 64 and of 16 up to 128 keep
@@ -46,9 +51,11 @@ class _Job:
 
 
 class RenderBatcher:
-    def __init__(self, workers: int | None = None, window_s: float = 0.004, max_rows: int = 256):
+    def __init__(self, workers: int | None = None, window_s: float = 0.004, max_rows: int = 256,
+                 cheap_s: float = 0.01):
         self.workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
-        self.window_s, self.max_rows = window_s, max_rows
+        self.window_s, self.max_rows, self.cheap_s = window_s, max_rows, cheap_s
+        self._row_s: dict[int, float] = {}            # id(model) -> measured seconds a padded row
         self._cond = threading.Condition()
         self._queue: list[_Job] = []
         self._latest: dict[str, _Job] = {}            # visitor -> their queued job
@@ -81,11 +88,18 @@ class RenderBatcher:
             self._threads.append(t)
             t.start()
 
+    def _cost(self, job: _Job) -> float:
+        """Estimated seconds of a job; unmeasured models count as expensive (taken in age order)."""
+        row_s = self._row_s.get(id(job.model))
+        return float("inf") if row_s is None else row_s * bucket(len(job.z))
+
     def _take(self) -> list[_Job]:
-        """The oldest job's model: every queued job for it, up to ``max_rows`` rows (under the lock)."""
-        model = self._queue[0].model
+        """The oldest cheap job's model, else the oldest job's: every queued job for that model,
+        up to ``max_rows`` rows (under the lock)."""
+        first = next((j for j in self._queue if self._cost(j) <= self.cheap_s), self._queue[0])
+        model = first.model
         batch, rows = [], 0
-        for job in list(self._queue):
+        for job in [first] + [j for j in self._queue if j is not first]:
             if job.model is model and (not batch or rows + len(job.z) <= self.max_rows):
                 batch.append(job)
                 rows += len(job.z)
@@ -123,9 +137,15 @@ class RenderBatcher:
             if padded > n:                             # pad to a bucket: a few shapes, a bounded kernel cache
                 z = torch.cat([z, z[:1].expand(padded - n, -1)])
                 labels = torch.cat([labels, labels[:1].expand(padded - n)]) if labels is not None else None
+            t0 = time.perf_counter()
             images = model.generate(z, labels, fast=True)[:n]
+            row_s = (time.perf_counter() - t0) / padded
             with self._cond:                           # two workers may finish at once
                 self.batches, self.rows = self.batches + 1, self.rows + n
+                old = self._row_s.get(id(model))
+                if old is None and len(self._row_s) >= 256:   # visitors' own models come and go
+                    self._row_s.clear()
+                self._row_s[id(model)] = row_s if old is None else 0.8 * old + 0.2 * row_s
             start = 0
             for j in batch:
                 j.images = images[start:start + len(j.z)]
