@@ -106,6 +106,16 @@ def test_slerp_moves_at_constant_angular_speed():
     assert torch.allclose(slerp(u, v, torch.tensor([0.5])).norm(), torch.tensor(1.0), atol=1e-6)
 
 
+def test_slerp_between_parallel_or_opposite_latents_is_a_number():
+    """A seed interpolated with itself (or its negation): the cosine rounds past +-1 for some
+    vectors, which must not turn every frame into NaN."""
+    a = torch.randn(64, 100, generator=torch.Generator().manual_seed(0))
+    for b in (a, -a):
+        out = slerp(a, b, torch.full((64,), 0.3))
+        assert torch.isfinite(out).all()
+    assert torch.allclose(slerp(a, a, torch.full((64,), 0.3)), a, atol=1e-5)
+
+
 def test_slerp_stays_on_the_path():
     a, b = torch.randn(1, 8), torch.randn(1, 8)
     out = slerp(a.expand(3, -1), b.expand(3, -1), torch.tensor([0.0, 0.5, 1.0]))
