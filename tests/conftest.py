@@ -113,10 +113,10 @@ def server(tmp_path_factory):
     os.environ["GAN_MAX_RUN_SECONDS"] = "20"
     os.environ["GAN_MAX_CONCURRENT_RUNS"] = "2"
     os.environ["GAN_MAX_UPLOAD_MB"] = "1"
-    import torch
-    threads = torch.get_num_threads()
+    from gan.app.threads import process_threads, set_process_threads
+    threads = process_threads()
     import app                              # a CPU server sets one torch thread per request thread...
-    torch.set_num_threads(threads)          # ...the rest of this process's tests keep their cores
+    set_process_threads(threads)            # ...the rest of this process's tests keep their cores
     app.PLAY.warm_up.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,
                                 css=app.CSS, js=app.JS)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from gan.app.control import RunControl
-from gan.app.threads import ThreadTuner, cpu_cores, one_thread_per_request
+from gan.app.threads import ThreadTuner, cpu_cores, one_thread_per_request, process_threads, set_process_threads
 
 
 class FakeSteps:
@@ -127,7 +127,7 @@ def test_the_training_thread_sets_its_own_count_and_gives_the_default_back(monke
 def test_a_cpu_server_runs_each_request_thread_on_one_core_and_training_still_tunes():
     if cpu_cores() < 2:
         pytest.skip("needs a machine with 2 or more cores")
-    before, seen = torch.get_num_threads(), {}
+    before, seen = process_threads(), {}
     try:
         one_thread_per_request()
 
@@ -142,5 +142,38 @@ def test_a_cpu_server_runs_each_request_thread_on_one_core_and_training_still_tu
         t.start()
         t.join(30)
     finally:
-        torch.set_num_threads(before)
+        set_process_threads(before)
     assert seen == {"request": 1, "choices": (1, cpu_cores()), "after": 1}
+
+
+def test_runs_ending_interleaved_leave_the_process_default():
+    """Run A picks one thread, run B starts (its thread begins with A's choice), A ends, B ends:
+    threads started afterwards still get the process's default, not A's choice."""
+    if cpu_cores() < 2:
+        pytest.skip("needs a machine with 2 or more cores")
+    default, seen = process_threads(), {}
+    a_set, b_started, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    def run_a():
+        tuner = ThreadTuner((1,))
+        a_set.set()
+        b_started.wait(30)
+        tuner.close()
+        a_done.set()
+
+    def run_b():
+        a_set.wait(30)
+        tuner = ThreadTuner()
+        b_started.set()
+        a_done.wait(30)
+        tuner.close()
+
+    threads = [threading.Thread(target=f) for f in (run_a, run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    later = threading.Thread(target=lambda: seen.setdefault("later", torch.get_num_threads()))
+    later.start()
+    later.join(30)
+    assert seen["later"] == default and torch.get_num_threads() == default

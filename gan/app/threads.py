@@ -10,7 +10,9 @@ that is clearly slower than the best, and a choice that keeps losing is tried le
 often, so on a busy machine exploring costs one slow step in hundreds.
 
 ``torch.set_num_threads`` sets the calling thread's count (OpenMP's per-thread setting) and the
-default that threads which have not yet run torch code start with; ``close()`` puts that back.
+default that threads which have not yet run torch code start with; ``close()`` puts back the
+process's default (``set_process_threads``), not what the thread saw: two runs that start and
+end interleaved would otherwise leave one's choice as everybody's default.
 """
 from __future__ import annotations
 
@@ -32,7 +34,6 @@ class ThreadTuner:
         self.choices = choices or ((1, cores) if cores > 1 else (1,))   # one thread first: never a bad start
         self.window, self.stay, self.max_stay = window, stay, max_stay
         self._clock, self._apply = clock, apply
-        self._default = torch.get_num_threads()       # what this thread (and threads started later) had
         self._times: dict[int, list[float]] = {n: [] for n in self.choices}   # recent step times
         self._wait = {n: stay for n in self.choices}   # steps before a losing choice is tried again
         self._since_trial = 0
@@ -101,7 +102,7 @@ class ThreadTuner:
             self._last = self._clock()                 # the switch itself is not part of a step
 
     def close(self) -> None:
-        self._apply(self._default)
+        self._apply(process_threads())
 
 
 def cpu_cores() -> int:
@@ -111,13 +112,28 @@ def cpu_cores() -> int:
         return os.cpu_count() or 1
 
 
+_process_threads = torch.get_num_threads()
+
+
+def process_threads() -> int:
+    """The count threads start with unless they choose (torch's, or ``set_process_threads``)."""
+    return _process_threads
+
+
+def set_process_threads(n: int) -> None:
+    """Make ``n`` the count every thread started from now on begins with (and this one's)."""
+    global _process_threads
+    _process_threads = n
+    torch.set_num_threads(n)
+
+
 def one_thread_per_request() -> None:
     """A CPU server's setting, called at start-up before the request threads exist: every thread
     started from now on runs torch ops on one core. Visitors' requests then run side by side, one
     per core, instead of each splitting into a team that waits on cores the others hold (a crowd's
     render p50 fell from ~150 to ~130 ms, README "Reliability"). Training threads still tune their
     own count (``ThreadTuner``), so a lone run gets every core."""
-    torch.set_num_threads(1)
+    set_process_threads(1)
 
 
 def default_choices() -> tuple[int, ...] | None:
