@@ -20,9 +20,10 @@ N_SLIDERS = 8
 
 class Explorer:
     def __init__(self, model: GeneratorModel, n_directions: int = N_SLIDERS, n_fit: int = 1024, seed: int = 0,
-                 cache: bool = False):
+                 cache: bool = False, shipped: "str | None" = None):
         self.model = model
         self.cache = cache
+        self.shipped = shipped            # weights/directions.safetensors: fits that come with the files
         self.n_directions = n_directions
         self._pca = None
         self._fit = (n_fit, seed)
@@ -37,17 +38,25 @@ class Explorer:
             return self._pca
 
     def _cached_fit(self) -> torch.Tensor:
-        from gan.disk_cache import cached, tensor_bytes
-        shape = (self.n_directions, self.model.mcfg.z_dim)
+        from gan.disk_cache import cached
 
         def check(entry) -> torch.Tensor:
             dirs = entry[0]["directions"]
-            if tuple(dirs.shape) != shape or not torch.isfinite(dirs).all():
+            if tuple(dirs.shape) != (self.n_directions, self.model.mcfg.z_dim) or not torch.isfinite(dirs).all():
                 raise ValueError("not this model's directions")
             return dirs
 
-        key = tensor_bytes(self.model.G.state_dict()) + repr((self.model.preset, self._fit, shape)).encode()
-        return cached("directions", key, lambda: ({"directions": self._fit_directions()}, {}), check)
+        def compute():
+            found = shipped_directions(self.shipped, self.cache_key()) if self.shipped else None
+            return {"directions": found if found is not None else self._fit_directions()}, {}
+
+        return cached("directions", self.cache_key(), compute, check)
+
+    def cache_key(self) -> bytes:
+        """What the fit depends on: the weights, the preset, the fit's size and seed, the shape."""
+        from gan.disk_cache import tensor_bytes
+        shape = (self.n_directions, self.model.mcfg.z_dim)
+        return tensor_bytes(self.model.G.state_dict()) + repr((self.model.preset, self._fit, shape)).encode()
 
     def _fit_directions(self) -> torch.Tensor:
         n, seed = self._fit
@@ -83,3 +92,23 @@ class Explorer:
         if nrow is None:
             nrow = min(n, 10)             # ten per row: columns line up with digits on conditional models
         return make_grid(imgs, nrow=nrow).numpy()
+
+
+def shipped_directions(path, key: bytes) -> torch.Tensor | None:
+    """The fit stored for ``key`` in a directions file, if it holds one (any problem: None)."""
+    import hashlib
+    from gan.checkpoint import read_tensors
+    try:
+        tensors, meta = read_tensors(path)
+        name = meta["keys"].get(hashlib.sha256(key).hexdigest())
+        return tensors[name] if name is not None else None
+    except Exception:  # noqa: BLE001 - a missing or stale file only means fitting here
+        return None
+
+
+def write_shipped_directions(explorers: dict[str, "Explorer"], path) -> None:
+    """Store each explorer's fit under its model's name, keyed by what it depends on."""
+    import hashlib
+    from gan.checkpoint import save_tensors
+    save_tensors(path, {name: e.pca_directions for name, e in explorers.items()},
+                 {"keys": {hashlib.sha256(e.cache_key()).hexdigest(): name for name, e in explorers.items()}})

@@ -69,3 +69,24 @@ def test_shipped_directions_are_fitted_once_per_machine(cache, monkeypatch):
         next(other.G.parameters()).add_(0.5)                                   # other weights, other entry
     with pytest.raises(pytest.fail.Exception, match="fitted again"):
         Explorer(other, cache=True).pca_directions
+
+
+def test_a_fresh_machine_reads_the_shipped_fits_and_they_match_the_shipped_files(cache, monkeypatch):
+    """weights/directions.safetensors holds every shipped model's fit, keyed by its weights (a
+    changed file needs `gan adopt` or `write_directions`); a fresh cache reads it, never fits."""
+    from gan.app.library import ModelLibrary
+    from gan.explore import shipped_directions
+    fresh = load_generator("weights/one-digit.safetensors")
+    fitted_here = Explorer(fresh).pca_directions
+    monkeypatch.setattr(Explorer, "_fit_directions", lambda self: pytest.fail("fitted on a fresh machine"))
+    lib = ModelLibrary()
+    for name in lib.names():
+        explorer = lib.get(name)[1]
+        assert explorer.pca_directions.shape == (8, explorer.model.mcfg.z_dim), name
+    shipped = lib.get("one-digit")[1].pca_directions
+    cosine = torch.nn.functional.cosine_similarity(shipped, fitted_here, dim=1).abs()
+    assert (cosine > 0.99).all()                                    # the same fit (up to an SVD sign)
+    other = load_generator("weights/one-digit.safetensors")
+    with torch.no_grad():
+        next(other.G.parameters()).add_(0.5)
+    assert shipped_directions(lib.dir / "directions.safetensors", Explorer(other).cache_key()) is None

@@ -58,7 +58,10 @@ def test_its_output_is_adopted_with_one_command(suite, tmp_path):
     assert after[name]["steps"] != before[name]["steps"] and after[name]["train_command"] != before[name]["train_command"]
     assert f"| `{name}` |" in (weights / "README.md").read_text()
     from gan.sampling import load_generator
-    assert load_generator(weights / f"{name}.safetensors").preset == name
+    adopted = load_generator(weights / f"{name}.safetensors")
+    assert adopted.preset == name
+    from gan.explore import Explorer, shipped_directions                   # its slider fit ships with it
+    assert shipped_directions(weights / "directions.safetensors", Explorer(adopted).cache_key()) is not None
 
 
 def test_a_slot_is_the_longest_equal_share_that_ends_in_time():

@@ -8,6 +8,21 @@ from gan.app.control import RunControl
 from gan.app.threads import ThreadTuner, cpu_cores, one_thread_per_request, process_threads, set_process_threads
 
 
+def run_threads(*targets) -> None:
+    threads = [threading.Thread(target=f) for f in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+
+
+def count_in_a_new_thread() -> int:
+    seen = []
+    run_threads(lambda: seen.append(torch.get_num_threads()))
+    return seen[0]
+
+
 class FakeSteps:
     """A clock whose steps take ``cost[threads]`` seconds with the tuner's current choice."""
 
@@ -118,9 +133,7 @@ def test_the_training_thread_sets_its_own_count_and_gives_the_default_back(monke
     threads[0].join(30)
     done.set()
     threads[1].join(30)
-    later = threading.Thread(target=lambda: seen.setdefault("later", torch.get_num_threads()))
-    later.start()
-    later.join(30)
+    seen["later"] = count_in_a_new_thread()
     assert seen == {"during": 1, "other": default, "later": default}
 
 
@@ -151,7 +164,7 @@ def test_runs_ending_interleaved_leave_the_process_default():
     threads started afterwards still get the process's default, not A's choice."""
     if cpu_cores() < 2:
         pytest.skip("needs a machine with 2 or more cores")
-    default, seen = process_threads(), {}
+    default = process_threads()
     a_set, b_started, a_done = threading.Event(), threading.Event(), threading.Event()
 
     def run_a():
@@ -168,12 +181,5 @@ def test_runs_ending_interleaved_leave_the_process_default():
         a_done.wait(30)
         tuner.close()
 
-    threads = [threading.Thread(target=f) for f in (run_a, run_b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    later = threading.Thread(target=lambda: seen.setdefault("later", torch.get_num_threads()))
-    later.start()
-    later.join(30)
-    assert seen["later"] == default and torch.get_num_threads() == default
+    run_threads(run_a, run_b)
+    assert count_in_a_new_thread() == default and torch.get_num_threads() == default

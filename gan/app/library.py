@@ -16,6 +16,9 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 DEFAULT_MODEL = "cgan"
 
 
+NOT_GENERATORS = ("mnist_classifier", "directions")     # other files in weights/
+
+
 class ModelLibrary:
     """Pretrained generators from weights/, loaded lazily, with their model-card metrics."""
 
@@ -31,7 +34,7 @@ class ModelLibrary:
 
     @functools.cached_property
     def _names(self) -> tuple[str, ...]:
-        names = sorted(p.stem for p in self.dir.glob("*.safetensors") if p.stem != "mnist_classifier")
+        names = sorted(p.stem for p in self.dir.glob("*.safetensors") if p.stem not in NOT_GENERATORS)
         return tuple(sorted(names, key=lambda n: (n != DEFAULT_MODEL, n)))
 
     def names(self) -> list[str]:
@@ -89,7 +92,7 @@ class ModelLibrary:
         with lock:
             if name not in self._models:
                 model = load_generator(self.dir / f"{name}.safetensors", device=self.device)
-                explorer = Explorer(model, cache=True)       # shipped files: fitted once per machine
+                explorer = Explorer(model, cache=True, shipped=self.dir / "directions.safetensors")
                 explorer.pca_directions           # the sliders' directions, fitted once
                 self._models[name] = (model, explorer)
             return self._models[name]
@@ -107,3 +110,13 @@ def warm_up(model_library: "ModelLibrary | None" = None) -> None:
         reference()
     except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
         pass
+
+
+def write_directions(weights_dir) -> None:
+    """weights/directions.safetensors: every shipped model's slider directions, so that a fresh
+    machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
+    weights change (``gan adopt`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
+    from gan.explore import write_shipped_directions
+    lib = ModelLibrary(weights_dir)
+    explorers = {name: lib.get(name)[1] for name in lib.names()}
+    write_shipped_directions(explorers, Path(weights_dir) / "directions.safetensors")

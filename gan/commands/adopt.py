@@ -43,6 +43,7 @@ def run(args) -> None:
         root = unpack(src, Path(tmp))
         suite_metrics = json.loads((root / "weights" / "metrics.json").read_text())
         shipped = json.loads((dst / "metrics.json").read_text()) if (dst / "metrics.json").is_file() else {}
+        adopted = False
         for name, entry in suite_metrics.items():
             take = args.force or better(entry, shipped.get(name))
             print(f"{name}: FID {entry['fid_ratio']:.1f}x floor, {entry['modes']} modes "
@@ -57,6 +58,10 @@ def run(args) -> None:
                     (dst / sub).mkdir(parents=True, exist_ok=True)
                     shutil.copy(f, dst / sub / f.name)
             write_metrics(dst, name, entry)
+            adopted = True
+        if adopted:
+            from gan.app.library import write_directions
+            write_directions(dst)                       # the slider fits that come with the new files
 
 
 def unpack(src: Path, tmp: Path) -> Path:
