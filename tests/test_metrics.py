@@ -87,3 +87,14 @@ def test_label_accuracy_on_real_labelled_data(feats):
     assert metrics.label_accuracy(feats["p_test"], feats["labels"]) > 0.99
     shuffled = feats["labels"][torch.randperm(5000, generator=torch.Generator().manual_seed(0))]
     assert metrics.label_accuracy(feats["p_test"], shuffled) < 0.2
+
+
+def test_the_manifold_radius_is_the_kth_nearest_other_point():
+    """Precision/recall's k-NN radius skips the point itself: on 0, 1, 3, 7 the nearest other
+    point is 1, 1, 2, 4 away, the second nearest 3, 2, 3, 6."""
+    pts = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert metrics._kth_nn_radius(pts, 1).tolist() == [1, 1, 2, 4]
+    assert metrics._kth_nn_radius(pts, 2).tolist() == [3, 2, 3, 6]
+    fake = torch.tensor([[2.4], [11.5], [-1.5]])    # inside 3's ball (radius 2); 4.5 from 7 (radius 4); 1.5 from 0 (radius 1)
+    precision, _ = metrics.precision_recall(pts, fake, k=1)
+    assert precision == pytest.approx(1 / 3)
