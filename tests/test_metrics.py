@@ -98,3 +98,14 @@ def test_the_manifold_radius_is_the_kth_nearest_other_point():
     fake = torch.tensor([[2.4], [11.5], [-1.5]])    # inside 3's ball (radius 2); 4.5 from 7 (radius 4); 1.5 from 0 (radius 1)
     precision, _ = metrics.precision_recall(pts, fake, k=1)
     assert precision == pytest.approx(1 / 3)
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(60, 4, generator=g), torch.randn(50, 4, generator=g) + 0.7
+    default = metrics.precision_recall(real, fake)
+    assert default == metrics.precision_recall(real, fake, k=3) != metrics.precision_recall(real, fake, k=4)
+
+
+def test_the_classifier_score_of_confident_predictions_with_a_missing_digit():
+    """One-hot predictions 0, 1, 1, 3: exp(mean KL(p(y|x) || p(y))) = 2 ** 1.5; a digit nobody
+    drew (p(y) = 0) must not turn the score into NaN."""
+    probs = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 3]), 10).double()
+    assert metrics.classifier_score(probs) == pytest.approx(2 ** 1.5)
