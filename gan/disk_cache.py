@@ -23,8 +23,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GAN_CACHE_DIR") or "~/.cache/gan-playground").expanduser()
 
 
+def key_name(key: bytes) -> str:
+    """The name a key is filed under (here, and in files that ship results, e.g. weights/directions)."""
+    return hashlib.sha256(key).hexdigest()
+
+
 def cache_path(kind: str, key: bytes) -> Path:
-    return cache_dir() / f"{kind}-{hashlib.sha256(key).hexdigest()[:20]}.safetensors"
+    return cache_dir() / f"{kind}-{key_name(key)[:20]}.safetensors"
 
 
 def cached(kind: str, key: bytes, compute: Callable[[], Entry], check: Callable[[Entry], Any]) -> Any:

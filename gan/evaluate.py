@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 
 from gan import metrics
+from gan.classifier import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.data import load_mnist
 from gan.disk_cache import cached
-from gan.classifier import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.sampling import GeneratorModel
 
 

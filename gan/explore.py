@@ -46,11 +46,13 @@ class Explorer:
                 raise ValueError("not this model's directions")
             return dirs
 
+        key = self.cache_key()                 # hashes the weights: once
+
         def compute():
-            found = shipped_directions(self.shipped, self.cache_key()) if self.shipped else None
+            found = shipped_directions(self.shipped, key) if self.shipped else None
             return {"directions": found if found is not None else self._fit_directions()}, {}
 
-        return cached("directions", self.cache_key(), compute, check)
+        return cached("directions", key, compute, check)
 
     def cache_key(self) -> bytes:
         """What the fit depends on: the weights, the preset, the fit's size and seed, the shape."""
@@ -96,11 +98,11 @@ class Explorer:
 
 def shipped_directions(path, key: bytes) -> torch.Tensor | None:
     """The fit stored for ``key`` in a directions file, if it holds one (any problem: None)."""
-    import hashlib
     from gan.checkpoint import read_tensors
+    from gan.disk_cache import key_name
     try:
         tensors, meta = read_tensors(path)
-        name = meta["keys"].get(hashlib.sha256(key).hexdigest())
+        name = meta["keys"].get(key_name(key))
         return tensors[name] if name is not None else None
     except Exception:  # noqa: BLE001 - a missing or stale file only means fitting here
         return None
@@ -108,7 +110,7 @@ def shipped_directions(path, key: bytes) -> torch.Tensor | None:
 
 def write_shipped_directions(explorers: dict[str, "Explorer"], path) -> None:
     """Store each explorer's fit under its model's name, keyed by what it depends on."""
-    import hashlib
     from gan.checkpoint import save_tensors
+    from gan.disk_cache import key_name
     save_tensors(path, {name: e.pca_directions for name, e in explorers.items()},
-                 {"keys": {hashlib.sha256(e.cache_key()).hexdigest(): name for name, e in explorers.items()}})
+                 {"keys": {key_name(e.cache_key()): name for name, e in explorers.items()}})
