@@ -61,9 +61,16 @@ class UpsampleConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C_in, H, W) -> (N, C_out, 2H, 2W)
         weight, bias, pad = self._phase_weights()
-        if x.is_contiguous(memory_format=torch.channels_last):
-            weight = weight.contiguous(memory_format=torch.channels_last)
-        return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=pad), 2)
+        if not self.weight.is_contiguous(memory_format=torch.channels_last):
+            return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=pad), 2)
+        # a channels_last model (the CPU's renders): stay in that layout, interleaving the phases
+        # in one copy (pixel_shuffle would return NCHW and every later layer convert back): ~15 %
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = F.conv2d(x, weight.contiguous(memory_format=torch.channels_last), bias, padding=pad)
+        n, c4, h, w = y.shape                                    # memory (N, H, W, C_out * 4)
+        y = y.permute(0, 2, 3, 1).reshape(n, h, w, c4 // 4, 2, 2)    # channel o*4 + a*2 + b
+        y = y.permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c4 // 4)   # (N, 2H, 2W, C_out)
+        return y.permute(0, 3, 1, 2)                             # NCHW shape, channels_last memory
 
 
 def fuse_upsample_convs(net: nn.Module) -> int:

@@ -19,8 +19,21 @@ def test_the_fused_pair_computes_the_same_map(conv_cls, k, channels_last):
     want = net(x)
     keys = {n: v.shape for n, v in net.state_dict().items()}
     assert fuse_upsample_convs(net) == 1 and isinstance(net[1], UpsampleConv)
-    torch.testing.assert_close(net(x), want, rtol=1e-5, atol=1e-5)
+    got = net(x)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert got.is_contiguous(memory_format=torch.channels_last) == channels_last   # the model's layout kept
     assert {n: v.shape for n, v in net.state_dict().items()} == keys      # state dicts load both ways
+
+
+def test_a_channels_last_model_takes_a_plain_input_and_answers_channels_last():
+    torch.manual_seed(0)                                     # keras-dcgan: its dense layer's view is NCHW
+    net = nn.Sequential(nn.Upsample(scale_factor=2), nn.ConvTranspose2d(8, 3, 5, 1, 2))
+    x = torch.randn(2, 8, 7, 7)
+    want = net(x)
+    fuse_upsample_convs(net.to(memory_format=torch.channels_last))
+    got = net(x)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert got.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_pairs_it_cannot_fuse_are_left_alone():

@@ -111,29 +111,28 @@ def test_a_newer_request_supersedes_the_visitors_queued_one():
     assert g.calls == [bucket(2), bucket(2)]                   # the superseded request never ran
 
 
-def test_a_cheap_render_does_not_wait_behind_an_expensive_one():
-    class Timed:
-        conditional = False
+class _Timed:
+    """A stand-in generator that takes ``row_s`` seconds a row and logs (itself, rows) per pass."""
+    conditional = False
 
-        def __init__(self, row_s, log):
-            self.row_s, self.log = row_s, log
+    def __init__(self, row_s, log):
+        self.row_s, self.log = row_s, log
 
-        def generate(self, z, labels=None, fast=False):
-            threading.Event().wait(self.row_s * len(z))
-            self.log.append(self)
-            return np.zeros((len(z), 28, 28), np.uint8)
+    def generate(self, z, labels=None, fast=False):
+        threading.Event().wait(self.row_s * len(z))
+        self.log.append((self, len(z)))
+        return np.zeros((len(z), 28, 28), np.uint8)
 
-    log = []
-    gate, slow, fast = _Gate(), Timed(0.01, log), Timed(0.0, log)
-    batcher = RenderBatcher(workers=1, window_s=0.0, cheap_s=0.05)   # fast: 4 rows well under, slow: 32 rows far over
-    batcher.generate(slow, torch.zeros(1, 4))                      # each model's cost is measured once
-    batcher.generate(fast, torch.zeros(1, 4))
-    log.clear()
+
+def _queue_behind_a_busy_worker(batcher, asks):
+    """Start one pass that waits on a gate, queue ``asks`` [(model, rows)] in order behind it,
+    then open the gate and wait for every render."""
+    gate = _Gate()
     threads = [threading.Thread(target=batcher.generate, args=(gate, torch.zeros(1, 4)))]
     threads[0].start()
     try:
         assert gate.entered.wait(30)                               # the one worker is busy
-        for m, n in ((slow, 32), (fast, 4)):                       # the expensive one asked first
+        for m, n in asks:
             threads.append(threading.Thread(target=batcher.generate, args=(m, torch.zeros(n, 4))))
             threads[-1].start()
             while len(batcher._queue) < len(threads) - 1:
@@ -142,7 +141,43 @@ def test_a_cheap_render_does_not_wait_behind_an_expensive_one():
         gate.gate.set()
         for t in threads:
             t.join(30)
-    assert log == [fast, slow]
+    assert not any(t.is_alive() for t in threads)
+
+
+def _measured(batcher, *models):
+    for m in models:                                               # each model's cost is measured once
+        batcher.generate(m, torch.zeros(1, 4))
+        m.log.clear()
+
+
+def test_a_cheap_render_does_not_wait_behind_an_expensive_one():
+    log = []
+    slow, fast = _Timed(0.01, log), _Timed(0.0, log)
+    batcher = RenderBatcher(workers=1, window_s=0.0, cheap_s=0.05)   # fast: 4 rows well under, slow: 32 rows far over
+    _measured(batcher, slow, fast)
+    _queue_behind_a_busy_worker(batcher, [(slow, 32), (fast, 4)])   # the expensive one asked first
+    assert [m for m, _ in log] == [fast, slow]
+
+
+def test_an_expensive_render_goes_before_a_cheaper_one_with_time_to_spare():
+    log = []
+    slow, medium = _Timed(0.002, log), _Timed(0.002, log)
+    batcher = RenderBatcher(workers=1, window_s=0.0, cheap_s=0.01)   # neither is cheap: 10 rows ~0.03 s, 100 ~0.22 s
+    _measured(batcher, slow, medium)
+    _queue_behind_a_busy_worker(batcher, [(medium, 10), (slow, 100)])
+    assert [m for m, _ in log] == [slow, medium]
+
+
+def test_a_pass_merges_small_grids_but_not_two_expensive_ones():
+    log = []
+    slow, small = _Timed(0.002, log), _Timed(0.0005, log)
+    batcher = RenderBatcher(workers=1, window_s=0.0, cheap_s=0.001, merge_s=0.05)
+    _measured(batcher, slow, small)
+    _queue_behind_a_busy_worker(batcher, [(slow, 50), (slow, 50), (small, 8), (small, 8), (small, 8)])
+    passes = [(m, n) for m, n in log]
+    assert passes.count((slow, bucket(50))) == 2                   # ~0.11 s each: side by side, not one 0.22 s pass
+    assert (small, bucket(24)) in passes                           # three ~4 ms grids in one pass
+    assert len(passes) == 3
 
 
 def test_an_error_reaches_every_visitor_of_that_pass():

@@ -6,10 +6,15 @@ batched generator call on all of them and hands each visitor its rows. A visitor
 request supersedes their older one still in the queue (it returns None: nothing to draw,
 the newer picture is on its way), so a dragged slider never queues stale work.
 
-Cheap renders go first: a worker takes the oldest job whose estimated cost (its rows times
-its model's measured seconds a row) is under ``cheap_s``, else the oldest job. A one-digit
-grid (~1 ms) then never waits behind another visitor's 100-digit keras-dcgan grid (~170 ms),
-and the expensive job waits at most for the cheap ones queued before it is taken.
+Which job next: the oldest *cheap* one (estimated cost - its rows times its model's measured
+seconds a row - under ``cheap_s``), so that a one-digit grid (~1 ms) never waits behind another
+visitor's 100-digit keras-dcgan grid (~150 ms); otherwise the one with the least slack, every
+job being due the same time after it was queued (least queued-at minus cost): an expensive
+job goes before a cheaper one queued a little earlier, which still has time to spare. A pass
+merges the chosen job's model's other queued jobs only while its estimated cost stays under
+``merge_s`` (or the chosen job's own): merging small grids saves passes, but two 100-digit
+keras-dcgan grids in one pass would make both wait ~300 ms where two workers draw them side
+by side in ~150.
 
 Batches are padded to a few fixed sizes (``BUCKETS``): the CPU kernels (oneDNN) keep one
 compiled primitive per input shape, and a crowd asking for every size from 1 to 100 would
@@ -52,9 +57,9 @@ class _Job:
 
 class RenderBatcher:
     def __init__(self, workers: int | None = None, window_s: float = 0.004, max_rows: int = 256,
-                 cheap_s: float = 0.01):
+                 cheap_s: float = 0.01, merge_s: float = 0.05):
         self.workers = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1))
-        self.window_s, self.max_rows, self.cheap_s = window_s, max_rows, cheap_s
+        self.window_s, self.max_rows, self.cheap_s, self.merge_s = window_s, max_rows, cheap_s, merge_s
         self._row_s: dict[int, float] = {}            # id(model) -> measured seconds a padded row
         self._cond = threading.Condition()
         self._queue: list[_Job] = []
@@ -94,18 +99,23 @@ class RenderBatcher:
         return float("inf") if row_s is None else row_s * bucket(len(job.z))
 
     def _take(self) -> list[_Job]:
-        """The oldest cheap job's model, else the oldest job's: every queued job for that model,
-        up to ``max_rows`` rows (under the lock)."""
-        first = next((j for j in self._queue if self._cost(j) <= self.cheap_s), self._queue[0])
-        model = first.model
-        batch, rows = [], 0
+        """The oldest cheap job, else the least slack one, with the queued jobs of its model that
+        fit in the pass (``max_rows`` rows, ``merge_s`` estimated seconds) (under the lock)."""
+        first = next((j for j in self._queue if self._cost(j) <= self.cheap_s), None)
+        if first is None:                             # deadlines alike: least slack = queued_at - cost
+            first = min(self._queue, key=lambda j: j.queued_at - self._cost(j))
+        model, budget = first.model, max(self.merge_s, self._cost(first))
+        batch, rows, cost = [], 0, 0.0
         for job in [first] + [j for j in self._queue if j is not first]:
-            if job.model is model and (not batch or rows + len(job.z) <= self.max_rows):
-                batch.append(job)
-                rows += len(job.z)
-                self._queue.remove(job)
-                if self._latest.get(job.visitor) is job:
-                    del self._latest[job.visitor]
+            if job.model is not model:
+                continue
+            if batch and (rows + len(job.z) > self.max_rows or cost + self._cost(job) > budget):
+                continue
+            batch.append(job)
+            rows, cost = rows + len(job.z), cost + self._cost(job)
+            self._queue.remove(job)
+            if self._latest.get(job.visitor) is job:
+                del self._latest[job.visitor]
         return batch
 
     def _work(self) -> None:
