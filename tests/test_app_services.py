@@ -1,4 +1,5 @@
 """The playground's handlers as plain functions (no server)."""
+import os
 import time
 
 import numpy as np
@@ -176,6 +177,52 @@ def test_a_finished_run_downloads_as_a_generator_file(fake_digits, tmp_path):
     assert path.name.startswith("run_1__cgan_") and runs.export_run(run, tmp_path) == path
     loaded = load_generator(path)
     assert loaded.preset == "cgan" and np.array_equal(loaded.sample(3, 10, 4), run.model.sample(3, 10, 4))
+
+
+def test_a_run_frees_its_trainer_and_hands_the_pages_back_when_it_ends(fake_digits, monkeypatch):
+    import weakref
+    alive, calls = [], []
+
+    import gan.training
+
+    class Tracked(gan.training.Trainer):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            alive.append(weakref.ref(self))
+
+    monkeypatch.setattr(gan.training, "Trainer", Tracked)          # start_run imports it when it runs
+    monkeypatch.setattr(runs, "release_free_memory", lambda: calls.append([r() is not None for r in alive]))
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
+    run, thread = runs.start_run(session, tiny_config("dcgan", steps=3), fake_digits)
+    thread.join(30)
+    assert run.status == "finished" and run.model is not None       # the sampling copy stays
+    assert calls == [[False]]                                      # once, the trainer already gone
+
+
+def test_free_heap_pages_go_back_to_the_system_on_glibc():
+    import ctypes
+    import platform
+
+    from gan.app.memory import release_free_memory
+    if not (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"):
+        assert release_free_memory() is False
+        return
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def rss_mb():
+        return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    blocks = [libc.malloc(64 << 10) for _ in range(1600)]          # 100 MB in heap-sized blocks
+    for b in blocks:
+        ctypes.memset(b, 1, 64 << 10)
+    for b in blocks[:-1]:                                          # the last one pins the heap's top
+        libc.free(b)
+    before = rss_mb()
+    assert release_free_memory() is True
+    assert before - rss_mb() > 50
+    libc.free(blocks[-1])
 
 
 def test_a_train_request_with_empty_options_gets_the_presets_recipe():

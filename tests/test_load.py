@@ -18,3 +18,13 @@ def test_short_mixed_load_has_no_errors_and_respects_the_training_limit():
     assert r["max_runs_at_once"] <= 1                                    # the concurrency limit held
     assert r["queue_wait_max_s"] > 1                                     # ...because someone had to wait
     assert len(r["memory_curve"]) >= 5 and r["memory_mb_end"] > 100
+
+
+def test_memory_growth_is_the_trend_not_the_swing():
+    from gan.commands.load import memory_second_half
+    swings = [(60 + 2 * i, 1200 - 60 * (i % 8 == 7)) for i in range(31)]      # a drop every 16 s, no trend
+    leaks = [(60 + 2 * i, 1000 + 3 * i) for i in range(31)]                    # +3 MB every 2 s
+    assert abs(memory_second_half(swings)["memory_mb_second_half_growth"]) < 10
+    assert memory_second_half(swings)["memory_mb_second_half_range"] == 60
+    assert memory_second_half(leaks)["memory_mb_second_half_growth"] == 90
+    assert memory_second_half([(60, 1)])["memory_mb_second_half_growth"] is None

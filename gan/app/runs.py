@@ -18,6 +18,7 @@ import torch
 
 from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
+from gan.app.memory import release_free_memory
 from gan.config import TrainConfig
 from gan.explore import Explorer
 from gan.registry import get_preset
@@ -194,7 +195,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
 
     def body():
         nonlocal trainer
-        held = False
+        held, result = False, None
         try:
             if slots is not None:
                 run.status = "waiting for a training slot"
@@ -223,12 +224,13 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
         except Exception as e:  # noqa: BLE001 - reported to the visitor, never crashes the server
             run.finish("failed", f"{type(e).__name__}: {e}", None)
         finally:
-            trainer = None
+            trainer = result = None                        # the run's networks and batches freed here
             run.control.close()
             if held:
                 slots.release()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+            release_free_memory()                          # the run's freed pages back to the system
 
     trainer = None
     thread = threading.Thread(target=body, name=f"train-{uuid.uuid4().hex[:6]}", daemon=True)

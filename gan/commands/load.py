@@ -33,6 +33,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def memory_second_half(curve: list[tuple[float, float]]) -> dict:
+    """The server's memory over the load's second half: its range, and its growth as the
+    least-squares line through the samples says (a server that frees memory in steps swings
+    but does not grow; one that leaks grows)."""
+    if len(curve) < 2:
+        return {"memory_mb_second_half_range": None, "memory_mb_second_half_growth": None}
+    ts, ms = zip(*curve)
+    t_mean, m_mean = sum(ts) / len(ts), sum(ms) / len(ms)
+    var = sum((t - t_mean) ** 2 for t in ts)
+    slope = sum((t - t_mean) * (m - m_mean) for t, m in curve) / var if var else 0.0
+    return {"memory_mb_second_half_range": round(max(ms) - min(ms), 1),
+            "memory_mb_second_half_growth": round(slope * (max(ts) - min(ts)), 1)}
+
+
 def _rss_mb(pid: int) -> float:
     """Resident memory of the server process and its children (Linux /proc)."""
     total = 0
@@ -158,7 +172,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    second_half = [m for t, m in tally.memory if t >= min(60, seconds / 2)]
+    second_half = [(t, m) for t, m in tally.memory if min(60, seconds / 2) <= t <= seconds]
     lat = [ms for v in tally.latencies.values() for ms in v]
     stayed = [r for r in tally.runs if not r["left"]]
     overall = _stats(lat)
@@ -180,7 +194,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         "errors": len(tally.errors), "error_samples": tally.errors[:5], "server_alive": alive,
         "memory_mb_start": tally.memory[0][1] if tally.memory else None,
         "memory_mb_end": tally.memory[-1][1] if tally.memory else None,
-        "memory_mb_growth_second_half": round(max(second_half) - min(second_half), 1) if second_half else None,
+        **memory_second_half(second_half),
         "per_model": {m: _stats(v) for m, v in sorted(tally.latencies.items())},
         "memory_curve": tally.memory,
     }
