@@ -47,6 +47,8 @@ def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, 
     assert meta["train_config"] == json.loads(json.dumps(t.cfg.to_dict()))
     assert meta["recipe"] == {"command": "x"} and meta["ema"] is (t.G_ema is not None)
     assert set(tensors) == {f"G.{k}" for k in t.G.state_dict()}
+    for k, v in t.sampler.state_dict().items():                  # the exact weights: float32 unless asked
+        assert tensors[f"G.{k}"].dtype == v.dtype and torch.equal(tensors[f"G.{k}"], v)
 
 
 def test_a_checkpoint_saves_and_resumes_with_learning_rates_held_as_device_tensors(fake_digits, tmp_path):

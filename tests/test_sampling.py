@@ -21,6 +21,20 @@ def exports(tmp_path_factory, fake_digits):
     return paths
 
 
+def test_a_sampling_copy_of_a_trainer_leaves_the_run_untouched(fake_digits):
+    """from_trainer: a frozen copy (the app's run previews and exports) that the run keeps training past."""
+    from gan.sampling import from_trainer
+    t = train(tiny_config("dcgan", steps=2), data=fake_digits).trainer
+    model = from_trainer(t)
+    assert model.meta == {"step": 2} and model.preset == "dcgan"         # evaluate's "steps" reads it
+    assert not any(p.requires_grad for p in model.G.parameters()) and not model.G.training
+    assert all(p.requires_grad for p in t.G.parameters()) and t.G.training   # the run's own G still learns
+    before = {k: v.clone() for k, v in model.G.state_dict().items()}
+    t.train_step()
+    assert all(torch.equal(v, before[k]) for k, v in model.G.state_dict().items())
+    assert model.generate(model.latents(0, 3)).shape == (3, 28, 28)
+
+
 def test_seeded_latents_are_a_pure_function_of_the_seed():
     from gan.registry import get_preset
     mcfg = get_preset("dcgan").model_config()
