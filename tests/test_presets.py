@@ -93,3 +93,26 @@ def test_one_digit_trains_on_its_digit_only(fake_digits):
     from gan.training import Trainer
     trainer = Trainer(tiny_config("one-digit", digits=(3,)), fake_digits)
     assert set(trainer.data.labels.tolist()) == {3}
+
+
+def test_cs231n_samples_with_the_same_function_it_trains():
+    """Sampling skips the 4x upsampled map (even pixels of a bilinear x2 are a 2-tap filter): the
+    same digits as the seed's interpolate-then-subsample path, for odd sizes and batch 1 too."""
+    import torch.nn.functional as F
+
+    from gan.presets.cs231n import even_pixels_of_upsampled
+    for shape in ((3, 5, 28, 28), (1, 2, 7, 9)):
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        want = F.interpolate(x, size=(2 * shape[2], 2 * shape[3]), mode="bilinear", align_corners=False)[:, :, ::2, ::2]
+        torch.testing.assert_close(even_pixels_of_upsampled(x), want, rtol=1e-6, atol=1e-6)
+    G, _ = get_preset("cs231n").model_config().build()
+    torch.manual_seed(1)
+    for m in G.modules():                                      # non-trivial BatchNorm statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2)
+    z = torch.randn(4, G.fc.in_features)
+    fast = G.eval()(z)
+    G.training = True                                          # the seed's path, the same statistics
+    for m in G.modules():
+        m.training = m is G
+    torch.testing.assert_close(G(z), fast, rtol=1e-5, atol=1e-5)

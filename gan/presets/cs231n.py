@@ -54,11 +54,24 @@ class Generator(nn.Module):
         h = F.relu(self.bn1(self.conv1(h)))
         h = F.interpolate(h, size=(56, 56), mode="bilinear", align_corners=False)
         h = F.relu(self.bn2(self.conv2(h)))
+        if not self.training:                                # sampling: the same function, ~20 % faster
+            return torch.sigmoid(even_pixels_of_upsampled(self.conv3(h)))
         h = F.interpolate(h, size=(56, 56), mode="bilinear", align_corners=False)
         # the seed's 1x1 stride-2 conv, as a 1x1 conv of every other pixel: the same arithmetic and
         # weights, and it avoids a oneDNN fault in the strided 1x1 kernel with channels_last and
         # few channels (z_dim < 64 crashed the backward pass on CPUs, torch 2.14)
         return torch.sigmoid(self.conv3(h[:, :, ::2, ::2]))
+
+
+def even_pixels_of_upsampled(x: torch.Tensor) -> torch.Tensor:
+    """``F.interpolate(x, scale 2, bilinear, align_corners=False)[:, :, ::2, ::2]`` without the
+    4x larger map: even output pixel 2k reads source k - 1/4, i.e. 3/4 x[k] + 1/4 x[k-1] (x[-1]
+    clamped to x[0]) along each axis. A 1x1 conv commutes with it (both linear, the weights sum
+    to 1), so the generator applies its last conv first, on 1 channel instead of z/4."""
+    for dim in (2, 3):                                       # (N, C, H, W) -> same shape
+        prev = torch.cat([x.narrow(dim, 0, 1), x.narrow(dim, 0, x.shape[dim] - 1)], dim)
+        x = 0.75 * x + 0.25 * prev
+    return x
 
 
 class Discriminator(nn.Module):
