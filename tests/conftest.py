@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def fake_digits():
-    from gan.data import synthetic_digits
+    from tests.fake_mnist import synthetic_digits
     return synthetic_digits(600, seed=0)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from gan import data
+from tests import fake_mnist
 
 
 def test_loads_official_files_from_shared_dir(mnist_dir):
@@ -162,9 +163,9 @@ def test_hub_pickle_with_code_is_refused(tmp_path, monkeypatch):
 
 
 def test_synthetic_digits_and_subset():
-    d = data.synthetic_digits(100, seed=1)
+    d = fake_mnist.synthetic_digits(100, seed=1)
     assert d.images.shape == (100, 28, 28) and d.labels.bincount().tolist() == [10] * 10
-    assert np.array_equal(d.images.numpy(), data.synthetic_digits(100, seed=1).images.numpy())
+    assert np.array_equal(d.images.numpy(), fake_mnist.synthetic_digits(100, seed=1).images.numpy())
     assert set(d.subset((2, 7)).labels.tolist()) == {2, 7}
     with pytest.raises(ValueError):
-        data.synthetic_digits(5).subset((9,))
+        fake_mnist.synthetic_digits(5).subset((9,))

@@ -17,7 +17,7 @@ from conftest import ROOT, TINY, free_port, tiny_config
 from gan import distributed
 from gan.checkpoint import read_tensors
 from gan.config import TrainConfig
-from gan.data import synthetic_digits
+from tests.fake_mnist import synthetic_digits
 from gan.distributed import SINGLE, World
 from gan.loop import train
 from gan.training import Trainer

@@ -111,7 +111,7 @@ def test_divergence_is_detected_and_last_good_weights_kept(fake_digits):
 def test_checkpoint_round_trip_and_bit_exact_resume(tmp_path):
     # Adam + EMA, RMSprop + dropout, GP; 64-image batches of 200 images, so the checkpoint falls in
     # a later epoch and the resumed run must continue that epoch's permutation
-    from gan.data import synthetic_digits
+    from tests.fake_mnist import synthetic_digits
     digits = synthetic_digits(200, seed=0)
     for preset in ("dcgan", "keras-dcgan", "wgan-gp"):
         full = train(tiny_config(preset, steps=10, ema=0.9, batch_size=64), data=digits).trainer
@@ -185,7 +185,7 @@ def test_config_validation_messages():
         TrainConfig.for_preset("dcgan", steps=1, learning_rate=3)
     with pytest.raises(ValueError, match="batch_size 512 is larger"):
         Trainer(TrainConfig.for_preset("one-digit", steps=1, batch_size=512, digits=(1,), device="cpu"),
-                __import__("gan.data").data.synthetic_digits(200))
+                __import__("tests.fake_mnist").fake_mnist.synthetic_digits(200))
 
 
 def test_epochs_and_seconds_bound_the_run(fake_digits):
