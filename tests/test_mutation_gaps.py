@@ -129,3 +129,54 @@ def test_cli_model_options_reach_the_architecture(tmp_path):
                                       "--z-dist", "uniform", "--model", '{"ngf": 12}'])
     mcfg = config_from_args(args).model_config()
     assert (mcfg.z_dim, mcfg.z_dist, mcfg.ngf) == (17, "uniform", 12)
+
+
+@pytest.mark.parametrize("length, bounds", [([], {"steps": None, "epochs": 1, "seconds": None}),
+                                            (["--steps", "5000"], {"steps": 5000, "epochs": None, "seconds": None}),
+                                            (["--seconds", "9"], {"steps": None, "epochs": None, "seconds": 9.0})])
+def test_a_cli_run_is_bounded_by_the_length_given_or_one_epoch(length, bounds, tmp_path):
+    """Bug: --steps not seen as a length, so the run also stopped after one epoch (or two without one)."""
+    from gan.commands import build_parser
+    from gan.commands.options import config_from_args
+    cfg = config_from_args(build_parser().parse_args(["train", "--preset", "dcgan", "--out", str(tmp_path)] + length))
+    assert {k: getattr(cfg, k) for k in bounds} == bounds and cfg.out_dir == str(tmp_path)
+
+
+def test_a_resumed_cs231n_run_does_not_pretrain_its_discriminator_again(fake_digits, tmp_path):
+    """Bug: the D step count not restored from the checkpoint: the resumed run pre-trains D again."""
+    t = train(tiny_config("cs231n", steps=3), data=fake_digits).trainer       # 2 pre-training D steps, then 3 steps
+    t.save(tmp_path / "c.safetensors")
+    again = train(tiny_config("cs231n", steps=4), data=fake_digits, resume=tmp_path / "c.safetensors").trainer
+    assert again.d_step_count == t.d_step_count + 1 and again.step == 4
+    fresh = Trainer(tiny_config("cs231n", steps=4), fake_digits)
+    assert fresh.d_step_count == 0                                  # (what a resume must not start from)
+
+
+def test_a_state_without_an_ema_loads_into_a_trainer_with_one(fake_digits):
+    """Trainer.load_state of a run that kept no EMA: the EMA starts from the loaded G, not from a random init."""
+    t = train(tiny_config("dcgan", steps=2, ema=0.0), data=fake_digits).trainer
+    r = Trainer(tiny_config("dcgan", steps=2, ema=0.9), fake_digits)
+    r.load_state(*t.state_tensors())
+    assert all(torch.equal(a, b) for a, b in zip(r.G_ema.state_dict().values(), t.G.state_dict().values()))
+
+
+def test_a_gpu_checkpoint_resumes_on_a_cpu(fake_digits, tmp_path):
+    """A checkpoint written on a GPU holds the CUDA generator state; a CPU resume must skip it."""
+    from gan import checkpoint as ckpt
+    t = train(tiny_config("dcgan", steps=2), data=fake_digits).trainer
+    tensors, meta = t.state_tensors()
+    tensors["rng.cuda"] = torch.zeros(16, dtype=torch.uint8)
+    ckpt.save_tensors(tmp_path / "gpu.safetensors", tensors, meta)
+    r = Trainer(tiny_config("dcgan", steps=4), fake_digits)
+    r.load_state(*ckpt.read_tensors(tmp_path / "gpu.safetensors"))
+    assert r.step == 2
+
+
+def test_rolling_back_restores_the_ema_too(fake_digits):
+    """Trainer.restore (the loop's roll-back after a non-finite step) brings back G, D and G's EMA."""
+    t = train(tiny_config("dcgan", steps=2, ema=0.9), data=fake_digits).trainer
+    snap = t.snapshot()
+    t.train_step()
+    t.restore(snap)
+    for name in ("G", "D", "G_ema"):
+        assert all(torch.equal(v, snap[name][k]) for k, v in getattr(t, name).state_dict().items()), name
