@@ -228,3 +228,32 @@ def test_a_valid_file_for_another_preset_loads_as_what_it_is(exports, tmp_path):
     model = load_generator(renamed)
     assert model.preset == "keras-dcgan" and not model.conditional
     assert model.sample(0, 2).shape == (2, 28, 28)
+
+
+def test_load_network_takes_the_role_asked_for_and_refuses_what_does_not_fit(fake_digits, tmp_path):
+    """A checkpoint holds G, its EMA and D: "G" is the EMA copy, "D" the discriminator, both frozen;
+    a file without both metadata keys, with foreign tensors or with NaN weights is refused by name."""
+    from gan import checkpoint as ckpt
+    from gan.sampling import load_network
+    t = train(tiny_config("dcgan", steps=2, ema=0.9), data=fake_digits).trainer
+    t.train_step()                                                   # G and its EMA now differ
+    path = tmp_path / "run.safetensors"
+    t.save(path)
+    for role, net in (("G", t.G_ema), ("D", t.D)):
+        loaded, mcfg, meta = load_network(path, role)
+        assert type(loaded) is type(net) and meta["preset"] == "dcgan" and mcfg == t.mcfg
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), net.state_dict().values())), role
+        assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
+    assert type(load_network(path)[0]) is type(t.G)                    # "G" unless asked otherwise
+    tensors, meta = ckpt.read_tensors(path)
+    for bad_meta in ({k: v for k, v in meta.items() if k != "model_args"}, {k: v for k, v in meta.items() if k != "preset"}):
+        ckpt.save_tensors(tmp_path / "nometa.safetensors", tensors, bad_meta)
+        with pytest.raises(ValueError, match=r"nometa.safetensors: no GAN playground metadata"):
+            load_network(tmp_path / "nometa.safetensors")
+    ckpt.save_tensors(tmp_path / "other.safetensors", tensors, meta | {"preset": "cgan"})
+    with pytest.raises(ValueError, match=r"other.safetensors: tensors do not match preset 'cgan' \(missing"):
+        load_network(tmp_path / "other.safetensors")
+    key = next(k for k in tensors if k.startswith("D.") and tensors[k].is_floating_point())
+    ckpt.save_tensors(tmp_path / "nan.safetensors", tensors | {key: tensors[key] * float("nan")}, meta)
+    with pytest.raises(ValueError, match=rf"nan.safetensors: {key[2:]} holds NaN or inf values"):
+        load_network(tmp_path / "nan.safetensors", "D")
