@@ -49,6 +49,10 @@ def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, 
     assert set(tensors) == {f"G.{k}" for k in t.G.state_dict()}
     for k, v in t.sampler.state_dict().items():                  # the exact weights: float32 unless asked
         assert tensors[f"G.{k}"].dtype == v.dtype and torch.equal(tensors[f"G.{k}"], v)
+    t.export_generator(tmp_path / "half.safetensors", half=True)   # half: floats in float16, counters kept
+    halves, _ = read_tensors(tmp_path / "half.safetensors")
+    for k, v in t.sampler.state_dict().items():
+        assert halves[f"G.{k}"].dtype == (torch.float16 if v.is_floating_point() else v.dtype), k
 
 
 def test_a_checkpoint_saves_and_resumes_with_learning_rates_held_as_device_tensors(fake_digits, tmp_path):

@@ -217,3 +217,15 @@ def test_runs_trained_at_once_in_threads_equal_the_same_runs_one_after_another(f
         together = list(pool.map(lambda c: train(c, data=fake_digits).trainer, cfgs))
     for a, b in zip(alone, together):
         assert _equal(_weights(a.G), _weights(b.G)) and _equal(_weights(a.D), _weights(b.D)), a.cfg.preset
+
+
+def test_a_learning_rate_change_outside_its_range_is_refused(fake_digits):
+    """Trainer.set_lr (the app's live learning-rate sliders): [1e-7, 1] and finite, else refused, unchanged."""
+    from gan.training import Trainer
+    t = Trainer(tiny_config("dcgan"), fake_digits)
+    t.set_lr(lr_g=1.0, lr_d=1e-7)
+    assert t.lr == (1.0, 1e-7)
+    for bad in (2.0, 5, 0.0, float("nan"), float("inf"), "0.1"):
+        with pytest.raises(ValueError, match="learning rate must be in"):
+            t.set_lr(lr_g=bad)
+    assert t.lr == (1.0, 1e-7)
