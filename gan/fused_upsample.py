@@ -38,7 +38,7 @@ class UpsampleConv(nn.Module):
 
     def _phase_weights(self) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         w = self.weight
-        key = (w._version, w.data_ptr(), w.dtype, w.device)
+        key = (w._version, w.data_ptr(), w.dtype, w.device, self._channels_last())
         if self._cache is None or self._cache[0] != key:
             w = w.detach()
             if self.transposed:                                  # a stride-1 transposed conv is a conv
@@ -55,18 +55,23 @@ class UpsampleConv(nn.Module):
                         for tx in range(k):
                             phases[:, a, b, :, offsets[a][ty] - lo, offsets[b][tx] - lo] += w[:, :, ty, tx]
             weight = phases.reshape(4 * c_out, c_in, size, size)    # channel o*4 + a*2 + b, as pixel_shuffle reads
+            if key[-1]:                                          # in the model's layout, once
+                weight = weight.contiguous(memory_format=torch.channels_last)
             bias = self.bias.detach().repeat_interleave(4) if self.bias is not None else None
             self._cache = (key, weight, bias, -lo)
         return self._cache[1:]
 
+    def _channels_last(self) -> bool:
+        return self.weight.is_contiguous(memory_format=torch.channels_last)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C_in, H, W) -> (N, C_out, 2H, 2W)
         weight, bias, pad = self._phase_weights()
-        if not self.weight.is_contiguous(memory_format=torch.channels_last):
+        if not self._channels_last():
             return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=pad), 2)
         # a channels_last model (the CPU's renders): stay in that layout, interleaving the phases
         # in one copy (pixel_shuffle would return NCHW and every later layer convert back): ~15 %
         x = x.contiguous(memory_format=torch.channels_last)
-        y = F.conv2d(x, weight.contiguous(memory_format=torch.channels_last), bias, padding=pad)
+        y = F.conv2d(x, weight, bias, padding=pad)
         n, c4, h, w = y.shape                                    # memory (N, H, W, C_out * 4)
         y = y.permute(0, 2, 3, 1).reshape(n, h, w, c4 // 4, 2, 2)    # channel o*4 + a*2 + b
         y = y.permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c4 // 4)   # (N, 2H, 2W, C_out)
