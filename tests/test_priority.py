@@ -1,8 +1,12 @@
+import os
+import sys
 import threading
 import time
 
+import pytest
+
 from gan.app.control import RunControl
-from gan.app.priority import Foreground
+from gan.app.priority import BACKGROUND_NICE, Foreground
 
 
 def test_training_waits_while_a_render_is_in_flight_but_never_starves():
@@ -41,3 +45,33 @@ def test_run_control_yields_without_counting_it_as_pause():
         waited, stepped = RunControl(foreground=fg).wait(FakeTrainer())
         assert time.perf_counter() - t0 >= 0.15
     assert waited == 0.0 and not stepped                     # counted against the run's length
+
+
+def _in_thread(fn):
+    out = {}
+
+    def body():
+        out["value"] = fn()
+    t = threading.Thread(target=body)
+    t.start()
+    t.join(10)
+    return out["value"]
+
+
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority") or sys.platform != "linux", reason="per-thread nice is Linux's")
+def test_a_yielding_run_trains_at_the_lowest_os_priority_and_its_workers_inherit_it():
+    class FakeTrainer:
+        def set_lr(self, **kw):
+            pass
+    before = _nice()
+
+    def training_thread():
+        RunControl(foreground=Foreground(), tune_threads=True).wait(FakeTrainer())
+        return _nice(), _in_thread(_nice)                   # a worker it starts afterwards
+    assert _in_thread(training_thread) == (BACKGROUND_NICE, BACKGROUND_NICE)
+    assert _nice() == before                                # the server's own threads keep theirs
+    assert _in_thread(lambda: (RunControl(tune_threads=True).wait(FakeTrainer()), _nice())[1]) == before

@@ -13,6 +13,7 @@ class RunControl:
         self.foreground = foreground          # a gan.app.priority.Foreground to yield to between steps
         self.tune_threads = tune_threads      # time the steps to pick the CPU thread count (gan.app.threads)
         self._tuner = None
+        self._backgrounded = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._paused = False
@@ -69,6 +70,9 @@ class RunControl:
         """Apply pending changes; while paused, wait up to ``poll`` s for a command.
         Returns (seconds waited while paused, whether a single step ran); time spent yielding
         to interactive requests is not returned: it counts against the run's length."""
+        if self.foreground is not None and not self._backgrounded:
+            self._backgrounded = True                       # before the tuner starts worker threads
+            self.foreground.background()
         if self.tune_threads and self._tuner is None:
             from gan.app.threads import ThreadTuner, default_choices
             self._tuner = ThreadTuner(default_choices())     # in the training thread: its threads
