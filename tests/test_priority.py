@@ -69,9 +69,13 @@ def test_a_yielding_run_trains_at_the_lowest_os_priority_and_its_workers_inherit
             pass
     before = _nice()
 
-    def training_thread():
-        RunControl(foreground=Foreground(), tune_threads=True).wait(FakeTrainer())
-        return _nice(), _in_thread(_nice)                   # a worker it starts afterwards
-    assert _in_thread(training_thread) == (BACKGROUND_NICE, BACKGROUND_NICE)
+    def training_thread(foreground):
+        control = RunControl(foreground=foreground, tune_threads=True)
+        try:
+            control.wait(FakeTrainer())
+            return _nice(), _in_thread(_nice)               # and a worker it starts afterwards
+        finally:
+            control.close()                                 # as a run's end does: the default thread count back
+    assert _in_thread(lambda: training_thread(Foreground())) == (BACKGROUND_NICE, BACKGROUND_NICE)
     assert _nice() == before                                # the server's own threads keep theirs
-    assert _in_thread(lambda: (RunControl(tune_threads=True).wait(FakeTrainer()), _nice())[1]) == before
+    assert _in_thread(lambda: training_thread(None)) == (before, before)   # no renders to yield to
