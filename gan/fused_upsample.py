@@ -35,6 +35,7 @@ class UpsampleConv(nn.Module):
         self.weight, self.bias = conv.weight, conv.bias          # the same parameters, the same names
         self.transposed = isinstance(conv, nn.ConvTranspose2d)
         self._cache: tuple | None = None
+        self.int8: nn.Module | None = None                       # gan.int8_render's copy of the phase conv
 
     def _phase_weights(self) -> tuple[torch.Tensor, torch.Tensor | None, int]:
         w = self.weight
@@ -66,16 +67,25 @@ class UpsampleConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C_in, H, W) -> (N, C_out, 2H, 2W)
         weight, bias, pad = self._phase_weights()
+        if self.int8 is not None:
+            y = self.int8(x)
+            if not self._channels_last():
+                return F.pixel_shuffle(y, 2)
+            return _interleave(y)
         if not self._channels_last():
             return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=pad), 2)
         # a channels_last model (the CPU's renders): stay in that layout, interleaving the phases
         # in one copy (pixel_shuffle would return NCHW and every later layer convert back): ~15 %
         x = x.contiguous(memory_format=torch.channels_last)
-        y = F.conv2d(x, weight, bias, padding=pad)
-        n, c4, h, w = y.shape                                    # memory (N, H, W, C_out * 4)
-        y = y.permute(0, 2, 3, 1).reshape(n, h, w, c4 // 4, 2, 2)    # channel o*4 + a*2 + b
-        y = y.permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c4 // 4)   # (N, 2H, 2W, C_out)
-        return y.permute(0, 3, 1, 2)                             # NCHW shape, channels_last memory
+        return _interleave(F.conv2d(x, weight, bias, padding=pad))
+
+
+def _interleave(y: torch.Tensor) -> torch.Tensor:
+    """pixel_shuffle(y, 2) for a channels_last y, answered in channels_last memory."""
+    n, c4, h, w = y.shape                                    # memory (N, H, W, C_out * 4)
+    y = y.permute(0, 2, 3, 1).reshape(n, h, w, c4 // 4, 2, 2)    # channel o*4 + a*2 + b
+    y = y.permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * h, 2 * w, c4 // 4)   # (N, 2H, 2W, C_out)
+    return y.permute(0, 3, 1, 2)                                 # NCHW shape, channels_last memory
 
 
 def fuse_upsample_convs(net: nn.Module) -> int:

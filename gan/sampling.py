@@ -82,6 +82,7 @@ class GeneratorModel:
     mcfg: ModelConfig
     preset: str
     meta: dict
+    fast_G: nn.Module | None = None      # an approximate copy for interactive renders (gan.int8_render)
 
     @property
     def conditional(self) -> bool:
@@ -107,13 +108,15 @@ class GeneratorModel:
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels=None, fast: bool = False) -> np.ndarray:
-        """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28). ``fast``: bf16 on CPUs
-        that have it natively (interactive rendering; evaluation keeps fp32)."""
+        """Latents (N, z_dim) [+ labels (N,)] -> uint8 array (N, 28, 28). ``fast``: interactive
+        rendering, through ``fast_G`` when the model has one (int8) and in bf16 on CPUs that have
+        it natively (evaluation keeps fp32)."""
         labels = self.labels(z.shape[0], labels)
         labels = labels.to(self.device) if labels is not None else None
         bf16 = fast and self.device.type == "cpu" and cpu_has_native_bf16()
+        G = self.fast_G if fast and self.fast_G is not None else self.G
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            x = self.G(z.to(self.device, torch.float32), labels)
+            x = G(z.to(self.device, torch.float32), labels)
         return to_pixels(x.float(), self.mcfg.output).numpy()
 
     def sample(self, seed: int, n: int, digit: int | None = None) -> np.ndarray:

@@ -27,6 +27,15 @@ def test_explore_seed_slider_digit(client):
         assert changed.shape == base.shape and not np.array_equal(changed, base)
 
 
+def test_warm_up_prepares_every_model_for_int8_renders_and_freezes_start_up(server):
+    import gc
+    app = server[0]
+    reports = app.PLAY.library.int8_reports
+    assert set(reports) == set(app.PLAY.library.names())         # every shipped model was measured
+    assert all(set(r) >= {"used"} for r in reports.values())
+    assert gc.get_freeze_count() > 100_000                       # torch, Gradio and the models
+
+
 def test_bad_api_values_get_a_message_and_the_server_keeps_serving(client):
     from gradio_client.exceptions import AppError
     for args in (("cgan", -5, 20), ("cgan", 1, 10**7), ("nope", 1, 4), ("cgan", "abc", 4), ("cgan", 1, -3)):

@@ -23,6 +23,19 @@ def test_library_lists_every_shipped_preset_default_first(library):
     assert set(names) == {"vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"}
 
 
+def test_shipped_models_render_in_int8_only_where_measured_accurate(library):
+    model, _ = library.get("keras-dcgan")
+    report = library.int8_reports["keras-dcgan"]
+    if report.get("reason") == "no 8-bit dot products on this device":
+        pytest.skip("int8 renders need VNNI")
+    assert report["layers"] and report["error_mean"] <= 1.0      # its three big convolutions, accurate
+    assert (model.fast_G is not None) == report["used"]
+    library.get("vanilla")
+    assert library.int8_reports["vanilla"] == {"used": False, "reason": "no convolution big enough"}
+    plain = model_library.ModelLibrary(int8=False)
+    assert plain.get("keras-dcgan")[0].fast_G is None and plain.int8_reports == {}
+
+
 def test_render_seed_slider_digit(library):
     _, ex = library.get("cgan")
     a = pictures.render(ex, 5, 20, [0.0] * 8)
@@ -223,6 +236,23 @@ def test_free_heap_pages_go_back_to_the_system_on_glibc():
     assert release_free_memory() is True
     assert before - rss_mb() > 50
     libc.free(blocks[-1])
+
+
+def test_after_warm_up_full_collections_skip_what_start_up_built():
+    import gc
+
+    from gan.app.memory import settle_after_warm_up
+
+    class Node:
+        pass
+    built = [Node() for _ in range(1000)]                           # start-up's objects
+    for a, b in zip(built, built[1:]):
+        a.next = b
+    frozen = settle_after_warm_up()                  # (left frozen: the test process is a server too)
+    assert frozen >= 1000 and gc.get_freeze_count() >= 1000
+    assert not any(o is built[0] for o in gc.get_objects(generation=2))   # no longer walked
+    later = Node()
+    assert any(o is later for o in gc.get_objects())                    # new objects still are
 
 
 def test_a_train_request_with_empty_options_gets_the_presets_recipe():

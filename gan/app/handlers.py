@@ -70,6 +70,8 @@ class Playground:
             self.mnist                          # the first Start then trains at once
         except MNISTNotFound:
             pass                                # reported to the visitor who starts a run
+        from gan.app.memory import settle_after_warm_up
+        settle_after_warm_up()                  # later full collections skip what start-up built
 
     @functools.cached_property
     def mnist(self):

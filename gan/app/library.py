@@ -1,9 +1,12 @@
 """The shipped generators in weights/ (and the probe's discriminators fitted to them), loaded
-once and shared by every visitor, with their model-card metrics from weights/metrics.json."""
+once and shared by every visitor, with their model-card metrics from weights/metrics.json.
+On a CPU with 8-bit dot products a model's renders run in int8 where that is accurate and
+faster (gan/int8_render.py; ``GAN_INT8=0`` turns it off)."""
 from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -22,9 +25,11 @@ NOT_GENERATORS = ("mnist_classifier", "directions")     # other files in weights
 class ModelLibrary:
     """Pretrained generators from weights/, loaded lazily, with their model-card metrics."""
 
-    def __init__(self, weights_dir: Path = WEIGHTS_DIR, device: str = "cpu"):
+    def __init__(self, weights_dir: Path = WEIGHTS_DIR, device: str = "cpu", int8: bool | None = None):
         self.dir = Path(weights_dir)
         self.device = device
+        self.int8 = os.environ.get("GAN_INT8", "1") != "0" if int8 is None else int8
+        self.int8_reports: dict[str, dict] = {}      # name -> gan.int8_render.attach_int8's measurements
         self._models: dict[str, tuple[GeneratorModel, Explorer]] = {}
         self._discriminators: dict[str, tuple[torch.nn.Module, dict]] = {}
         self._lock = threading.Lock()
@@ -93,7 +98,10 @@ class ModelLibrary:
             if name not in self._models:
                 model = load_generator(self.dir / f"{name}.safetensors", device=self.device)
                 explorer = Explorer(model, cache=True, shipped=self.dir / "directions.safetensors")
-                explorer.pca_directions           # the sliders' directions, fitted once
+                explorer.pca_directions           # the sliders' directions, fitted once (in float)
+                if self.int8:                     # renders in int8 where that is accurate and faster
+                    from gan.int8_render import attach_int8
+                    self.int8_reports[name] = attach_int8(model)
                 self._models[name] = (model, explorer)
             return self._models[name]
 
@@ -117,6 +125,6 @@ def write_directions(weights_dir) -> None:
     machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
     weights change (``gan adopt`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
     from gan.explore import write_shipped_directions
-    lib = ModelLibrary(weights_dir)
+    lib = ModelLibrary(weights_dir, int8=False)
     explorers = {name: lib.get(name)[1] for name in lib.names()}
     write_shipped_directions(explorers, Path(weights_dir) / "directions.safetensors")

@@ -9,11 +9,18 @@ second minute of ``python -m gan load``). Two arenas kept the same crowd flat, a
 A training run frees its networks, optimizer state and batches when it ends, but glibc keeps
 the freed pages inside its heaps unless they sit at a heap's top: each run's end left the
 server ~20-40 MB larger (+120 MB over a crowd's second minute of back-to-back runs).
-``release_free_memory()`` hands them back (malloc_trim), once per run."""
+``release_free_memory()`` hands them back (malloc_trim), once per run.
+
+Python's full garbage collections walk every tracked object: once the models, Gradio and
+torch are loaded that is millions, and one full collection under a crowd stopped every request
+for ~360 ms (gc callbacks, ``python -m gan load``). ``settle_after_warm_up()`` moves what start-up
+built into the permanent generation (``gc.freeze``, as CPython's docs advise for servers), so
+later collections walk only what requests and runs create."""
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 
 M_ARENA_MAX = -8          # glibc's mallopt parameter
@@ -41,3 +48,12 @@ def release_free_memory() -> bool:
         return bool(_libc().malloc_trim(0))
     except (OSError, AttributeError):
         return False
+
+
+def settle_after_warm_up() -> int:
+    """Collect start-up's garbage once, freeze what survives out of later collections and hand
+    the freed pages back; returns how many objects are frozen."""
+    gc.collect()
+    gc.freeze()
+    release_free_memory()
+    return gc.get_freeze_count()

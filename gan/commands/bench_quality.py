@@ -83,6 +83,11 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
     for name, fn in cases.items():
         p50, p95 = _p50_p95(fn, repeats)
         rows.append({"what": name, "preset": model.preset, "device": device, "p50_ms": p50, "p95_ms": p95})
+    from gan.int8_render import attach_int8
+    if attach_int8(model)["used"]:                   # what the app's renders use on this CPU
+        p50, p95 = _p50_p95(cases["64-digit grid"], repeats)
+        rows.append({"what": "64-digit grid, int8", "preset": model.preset, "device": device, "p50_ms": p50,
+                     "p95_ms": p95})
     return rows
 
 
