@@ -111,3 +111,25 @@ def test_without_8bit_dot_products_nothing_is_tried(monkeypatch):
     monkeypatch.setattr(int8_render, "cpu_has_vnni", lambda: False)
     assert attach_int8(model) == {"used": False, "reason": "no 8-bit dot products on this device"}
     assert model.fast_G is None
+
+
+@needs_vnni
+def test_render_workers_share_one_int8_copy(monkeypatch):
+    import threading
+    model = _keras_model()
+    monkeypatch.setattr(int8_render, "MIN_MACS", 0)
+    monkeypatch.setattr(int8_render, "MIN_SPEEDUP", 0.0)
+    assert attach_int8(model)["used"]
+    inputs = [model.latents(seed, 24) for seed in range(6)]
+    serial = [model.generate(z, fast=True) for z in inputs]
+    got = [None] * len(inputs)
+
+    def work(i):
+        for _ in range(5):
+            got[i] = model.generate(inputs[i], fast=True)
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert all((a == b).all() for a, b in zip(got, serial))
