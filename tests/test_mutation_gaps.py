@@ -180,3 +180,19 @@ def test_rolling_back_restores_the_ema_too(fake_digits):
     t.restore(snap)
     for name in ("G", "D", "G_ema"):
         assert all(torch.equal(v, snap[name][k]) for k, v in getattr(t, name).state_dict().items()), name
+
+
+@pytest.mark.parametrize("flag, choices", [("--loss", None), ("--optimizer", ("adam", "rmsprop")),
+                                           ("--z-dist", ("normal", "uniform"))])
+def test_cli_choices_take_every_valid_value_and_list_them_for_a_wrong_one(flag, choices, tmp_path, capsys):
+    from gan.commands import build_parser
+    from gan.losses import LOSSES
+    choices = choices or tuple(LOSSES)
+    base = ["train", "--preset", "dcgan", "--out", str(tmp_path)]
+    for value in choices:
+        assert getattr(build_parser().parse_args(base + [flag, value]), flag[2:].replace("-", "_")) == value
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(base + [flag, "bogus"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and f"argument {flag}: invalid choice: 'bogus'" in err
+    assert all(repr(c) in err for c in choices)                   # the user is told what is valid
