@@ -41,9 +41,7 @@ class UpsampleConv(nn.Module):
         w = self.weight
         key = (w._version, w.data_ptr(), w.dtype, w.device, self._channels_last())
         if self._cache is None or self._cache[0] != key:
-            w = w.detach()
-            if self.transposed:                                  # a stride-1 transposed conv is a conv
-                w = w.transpose(0, 1).flip(-1, -2)               # with swapped, flipped kernels
+            w = transposed_as_conv(w.detach()) if self.transposed else w.detach()
             c_out, c_in, k, _ = w.shape
             r = k // 2
             offsets = [[(a + t - r) // 2 for t in range(k)] for a in (0, 1)]   # input pixel of each tap
@@ -66,18 +64,22 @@ class UpsampleConv(nn.Module):
         return self.weight.is_contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C_in, H, W) -> (N, C_out, 2H, 2W)
-        weight, bias, pad = self._phase_weights()
-        if self.int8 is not None:
+        if self.int8 is not None:                                # the int8 copy of the phase conv
             y = self.int8(x)
-            if not self._channels_last():
-                return F.pixel_shuffle(y, 2)
-            return _interleave(y)
+            return _interleave(y) if self._channels_last() else F.pixel_shuffle(y, 2)
+        weight, bias, pad = self._phase_weights()
         if not self._channels_last():
             return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=pad), 2)
         # a channels_last model (the CPU's renders): stay in that layout, interleaving the phases
         # in one copy (pixel_shuffle would return NCHW and every later layer convert back): ~15 %
         x = x.contiguous(memory_format=torch.channels_last)
         return _interleave(F.conv2d(x, weight, bias, padding=pad))
+
+
+def transposed_as_conv(weight: torch.Tensor) -> torch.Tensor:
+    """The kernel of a stride-1 transposed convolution as a plain convolution's: swapped
+    in/out channels, flipped taps (the padding becomes k - 1 - p)."""
+    return weight.transpose(0, 1).flip(-1, -2)
 
 
 def _interleave(y: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from gan.fused_upsample import UpsampleConv
+from gan.fused_upsample import UpsampleConv, transposed_as_conv
 
 # PyTorch 2.10+ warns on every quantized tensor that they will move to torchao; until then these
 # kernels are the CPU's int8 path, and attach_int8 falls back to float renders when they go.
@@ -89,7 +89,7 @@ def as_conv(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None, tuple, tup
         return m.weight, m.bias, m.stride, m.padding
     if m.stride == (1, 1) and m.output_padding == (0, 0):
         k = m.kernel_size
-        return (m.weight.transpose(0, 1).flip(-1, -2), m.bias, (1, 1),
+        return (transposed_as_conv(m.weight), m.bias, (1, 1),
                 (k[0] - 1 - m.padding[0], k[1] - 1 - m.padding[1]))
     return None
 
@@ -97,8 +97,8 @@ def as_conv(m: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None, tuple, tup
 _CONVS = (nn.Conv2d, nn.ConvTranspose2d, UpsampleConv)
 
 
-def _macs(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
-    """Multiply-adds a sample of one convolution (from its input and output shapes)."""
+def _macs(module: nn.Module, y: torch.Tensor) -> int:
+    """Multiply-adds a sample of one convolution (from its output's shape and its kernel)."""
     w = as_conv(module)[0]
     return y[0].numel() * w[0].numel()           # (an UpsampleConv's output: its phase conv's, interleaved)
 
@@ -115,7 +115,7 @@ def int8_generator(model, n: int = CALIBRATION, seed: int = 1234, min_macs: int 
         def hook(module, inputs, output):
             x = inputs[0]
             seen[name] = (module, float(x.min()), float(x.max()), float(output.min()), float(output.max()),
-                          _macs(module, x, output))
+                          _macs(module, output))
         return hook
     hooks = [m.register_forward_hook(record(name)) for name, m in G.named_modules()
              if isinstance(m, _CONVS) and as_conv(m) is not None]
