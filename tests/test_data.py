@@ -170,3 +170,16 @@ def test_synthetic_digits_and_subset():
     assert set(d.subset((2, 7)).labels.tolist()) == {2, 7}
     with pytest.raises(ValueError):
         fake_mnist.synthetic_digits(5).subset((9,))
+
+
+def test_mnist_is_searched_in_the_users_dir_then_the_environments_then_the_usual_places(monkeypatch):
+    """A relative usual place is tried from the working directory and from the project; a home
+    one (~) only as itself; nothing twice, nothing made up."""
+    from pathlib import Path
+    repo = Path(data.__file__).resolve().parent.parent
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ("data/mnist", "~/.cache/mnist"))
+    monkeypatch.setenv("GAN_MNIST_DIR", "/env/mnist")
+    assert data.candidate_dirs("/mine") == ["/mine", "/env/mnist", "data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]
+    monkeypatch.delenv("GAN_MNIST_DIR")
+    assert data.candidate_dirs() == ["data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]
+    assert data.candidate_dirs("data/mnist") == ["data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]

@@ -101,3 +101,18 @@ def test_each_loss_reads_d_as_a_probability_for_the_plots():
 def test_a_loss_name_taken_twice_is_refused_naming_the_kind():
     with pytest.raises(ValueError, match="^loss 'hinge' is registered twice"):
         losses.register_loss(losses.Loss("hinge", losses.hinge_d_loss, losses.hinge_g_loss))
+
+
+def test_gradient_penalty_interpolates_each_sample_with_its_own_weight():
+    """x_hat_i = a_i real_i + (1 - a_i) fake_i, one uniform a_i per sample. With D(x) = |x|^2 / 2 the
+    gradient at x_hat is x_hat itself, so the penalty is a closed form of the same draws."""
+    def critic(x, y=None):
+        return 0.5 * (x ** 2).flatten(1).sum(1)
+
+    real, fake = torch.randn(6, 1, 28, 28) * 0.05, torch.randn(6, 1, 28, 28) * 0.05 + 0.02
+    alpha = torch.rand(6, 1, 1, 1, generator=torch.Generator().manual_seed(3))
+    x_hat = alpha * real + (1 - alpha) * fake
+    expected = ((x_hat.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    got = losses.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert len(set(alpha.flatten().tolist())) == 6               # (the draws do differ per sample)

@@ -257,3 +257,17 @@ def test_load_network_takes_the_role_asked_for_and_refuses_what_does_not_fit(fak
     ckpt.save_tensors(tmp_path / "nan.safetensors", tensors | {key: tensors[key] * float("nan")}, meta)
     with pytest.raises(ValueError, match=rf"nan.safetensors: {key[2:]} holds NaN or inf values"):
         load_network(tmp_path / "nan.safetensors", "D")
+
+
+def test_a_conditional_models_labels_are_checked_long_digits(exports):
+    """labels(): 0-9 repeating by default (grid columns line up with digits), one digit for all or
+    one each, always int64; anything else refused before the generator sees it."""
+    import numpy as np
+    model = load_generator(exports["cgan"])
+    assert model.labels(12).tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    assert model.labels(3, 7).tolist() == [7, 7, 7]
+    assert model.labels(3, np.array([1, 2, 3], np.int32)).dtype == torch.long
+    for bad in ([1, 2], [1, 2, 3, 4], [10, 1, 2], [-1, 0, 0], 10, -1):
+        with pytest.raises(ValueError, match="one digit in 0-9 or 3 of them"):
+            model.labels(3, bad)
+    assert load_generator(exports["dcgan"]).labels(3, 7) is None          # unconditional: no labels
