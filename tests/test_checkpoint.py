@@ -75,3 +75,17 @@ def test_a_checkpoint_saves_and_resumes_with_learning_rates_held_as_device_tenso
     assert tuple(r.opt_g.param_groups[0]["betas"]) == pytest.approx((0.5, 0.999))
     r.train_step()
     assert r.step == 2
+
+
+def test_a_write_makes_missing_folders_keeps_its_temporary_beside_the_file_and_leaves_it_readable(tmp_path, monkeypatch):
+    """``--out runs/a/b`` works without the folders; the temporary file sits in the target's folder
+    (so the final rename is atomic and never crosses file systems), and the result is 0644."""
+    import stat
+    import tempfile
+    from gan.checkpoint import atomic_write_bytes
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp-here"))
+    target = tmp_path / "runs" / "a" / "b" / "weights.safetensors"
+    atomic_write_bytes(target, b"first")
+    atomic_write_bytes(target, b"second")
+    assert target.read_bytes() == b"second" and list(target.parent.iterdir()) == [target]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644

@@ -50,6 +50,10 @@ def test_truncated_idx_is_reported():
         data.parse_idx(header + b"\0" * 50, "x")
     with pytest.raises(ValueError, match="magic"):
         data.parse_idx(b"\x01\x02\x03\x04", "x")
+    for magic in ([1, 0, 8, 1], [0, 1, 8, 1], [0, 0, 9, 1]):    # any wrong byte of the magic number
+        with pytest.raises(ValueError, match="magic"):
+            data.parse_idx(bytes(magic) + (3).to_bytes(4, "big") + b"\0" * 3, "x")
+    assert data.parse_idx(bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + b"\1\2\3", "x").tolist() == [1, 2, 3]
 
 
 def test_missing_everywhere_names_what_was_tried(tmp_path, monkeypatch):
