@@ -252,6 +252,27 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
         del losses.LOSSES[rec.name]
 
 
+def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_digits):
+    from gan import losses
+    calls = []
+
+    def half(critic, real, fake, labels=None, generator=None):
+        calls.append(1)
+        return (real.float() * 0).sum() + 0.5
+
+    rec = losses.register_loss(losses.Loss(
+        "test-known-penalty", lambda real, fake, real_target=1.0: 0 * (real.float().mean() + fake.float().mean()) + 1.0,
+        losses.wasserstein_g_loss, penalty=half))
+    try:
+        for weight, d_loss, n_calls in ((4.0, 3.0, 1), (0.0, 1.0, 0)):
+            calls.clear()
+            t = Trainer(tiny_config("dcgan", loss=rec.name, gp_weight=weight, amp=False), fake_digits)
+            t.train_step()
+            assert t.read_stats()["d_loss"] == pytest.approx(d_loss) and len(calls) == n_calls, weight
+    finally:
+        del losses.LOSSES[rec.name]
+
+
 def test_a_learning_rate_held_as_a_tensor_changes_in_place(fake_digits):
     """A CUDA-graph step keeps lr as a tensor that the captured graph reads: set_lr must write into
     that tensor (a new value or a new object would be invisible to the graph)."""
