@@ -248,6 +248,7 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
         g_grad_norm = torch.cat([p.grad.flatten() for p in t.G.parameters() if p.grad is not None]).norm().item()
         assert stats["d_loss"] == pytest.approx(1.0) and stats["g_loss"] == pytest.approx(2.0)
         assert g_grad_norm > 0 and stats["grad_norm_g"] == pytest.approx(g_grad_norm, rel=1e-4)
+        assert 0 < stats["d_real"] < 1 and 0 < stats["d_fake"] < 1         # D's sigmoid of each half, each recorded
     finally:
         del losses.LOSSES[rec.name]
 
@@ -257,7 +258,7 @@ def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_d
     calls = []
 
     def half(critic, real, fake, labels=None, generator=None):
-        calls.append(1)
+        calls.append(labels)
         return (real.float() * 0).sum() + 0.5
 
     rec = losses.register_loss(losses.Loss(
@@ -269,6 +270,10 @@ def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_d
             t = Trainer(tiny_config("dcgan", loss=rec.name, gp_weight=weight, amp=False), fake_digits)
             t.train_step()
             assert t.read_stats()["d_loss"] == pytest.approx(d_loss) and len(calls) == n_calls, weight
+        calls.clear()
+        t = Trainer(tiny_config("cgan", loss=rec.name, gp_weight=1.0, amp=False), fake_digits)
+        t.train_step()
+        assert len(calls) == 1 and calls[0].shape == (t.cfg.batch_size,)    # a conditional critic's penalty sees the labels
     finally:
         del losses.LOSSES[rec.name]
 
@@ -285,3 +290,16 @@ def test_a_learning_rate_held_as_a_tensor_changes_in_place(fake_digits):
     assert all(g["lr"] is held["g"] for g in t.opt_g.param_groups) and all(g["lr"] is held["d"] for g in t.opt_d.param_groups)
     assert held["g"].item() == pytest.approx(2e-4) and held["d"].item() == pytest.approx(4e-4)
     assert t.lr == pytest.approx((2e-4, 4e-4)) and (t.cfg.lr_g, t.cfg.lr_d) == pytest.approx((2e-4, 4e-4))
+
+
+def test_rmsprop_keeps_the_keras_defaults_and_a_missing_gpu_is_named():
+    """keras-dcgan's RMSprop is Keras's (rho 0.9, epsilon 1e-7), not PyTorch's (0.99, 1e-8)."""
+    from gan.training import make_optimizer, resolve_device
+    net = torch.nn.Linear(2, 2)
+    opt = make_optimizer(TrainConfig.for_preset("keras-dcgan", steps=1, optimizer="rmsprop"), net, 1e-3)
+    assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["alpha"], opt.defaults["eps"]) == (0.9, 1e-7)
+    assert resolve_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        for name in ("cuda", "cuda:0"):
+            with pytest.raises(ValueError, match="no CUDA GPU is available"):
+                resolve_device(name)
