@@ -249,6 +249,7 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
         assert stats["d_loss"] == pytest.approx(1.0) and stats["g_loss"] == pytest.approx(2.0)
         assert g_grad_norm > 0 and stats["grad_norm_g"] == pytest.approx(g_grad_norm, rel=1e-4)
         assert 0 < stats["d_real"] < 1 and 0 < stats["d_fake"] < 1         # D's sigmoid of each half, each recorded
+        assert t.step_note == ""                                           # nothing to explain on a plain CPU run
     finally:
         del losses.LOSSES[rec.name]
 
