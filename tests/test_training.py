@@ -304,3 +304,22 @@ def test_rmsprop_keeps_the_keras_defaults_and_a_missing_gpu_is_named():
         for name in ("cuda", "cuda:0"):
             with pytest.raises(ValueError, match="no CUDA GPU is available"):
                 resolve_device(name)
+
+
+@pytest.mark.parametrize("preset", ["cgan", "dcgan"])
+def test_a_g_only_step_draws_its_own_batch_with_labels_for_a_conditional_model(preset, fake_digits):
+    """The app's "step G" button: one generator step on fresh latents, a batch of digits 0-9 for a
+    conditional model (none for an unconditional one)."""
+    t = Trainer(tiny_config(preset, amp=False), fake_digits)
+    seen, forward = [], t.G_fwd
+    t.G_fwd = lambda z, y=None: seen.append((z.shape[0], y)) or forward(z, y)
+    before = _weights(t.G)
+    for _ in range(20):
+        t.g_step()
+    assert t.step == 20 and not _equal(before, _weights(t.G))
+    assert [n for n, _ in seen] == [t.cfg.batch_size] * 20
+    if preset == "cgan":
+        labels = torch.cat([y for _, y in seen])
+        assert labels.dtype == torch.long and set(labels.tolist()) == set(range(10))     # every digit, none else
+    else:
+        assert all(y is None for _, y in seen)
