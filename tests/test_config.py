@@ -41,7 +41,25 @@ BAD_VALUES = [   # (field, value, the start of the message a user reads)
     ("digits", (), "digits must be distinct integers 0-9, got ()"),
     ("digits", (10,), "digits must be distinct integers 0-9, got (10,)"),
     ("device", "tpu", "device must be auto, cpu, cuda or cuda:N, got 'tpu'"),
+    ("d_steps", 101, "d_steps must be in [1, 100], got 101"),
+    ("d_steps", 2.5, "d_steps must be an integer, got 2.5"),
+    ("batch_size", 16.5, "batch_size must be an integer, got 16.5"),
+    ("sample_every", 1.5, "sample_every must be an integer, got 1.5"),
+    ("lr_d", 1.5, "lr_d must be in [1e-07, 1.0], got 1.5"),
+    ("betas", (0.5, 1.5), "betas must be two numbers in [0, 1), got (0.5, 1.5)"),
+    ("betas", (-0.1, 0.9), "betas must be two numbers in [0, 1), got (-0.1, 0.9)"),
 ]
+
+EDGES = [("d_steps", 1), ("d_steps", 100), ("batch_size", 2), ("lr_g", 1e-7), ("lr_d", 1.0), ("sample_every", 1),
+         ("log_every", 1), ("checkpoint_every", 0), ("ema", 0.0), ("betas", (0.0, 0.0)), ("betas", (0.0, 0.999)),
+         ("digits", (0, 9)), ("label_smoothing", 0.5), ("steps", 1), ("device", "cuda"), ("device", "cuda:1"),
+         ("device", "auto"), ("device", "cpu")]
+
+
+@pytest.mark.parametrize("field, value", EDGES, ids=[f"{f}={v!r}" for f, v in EDGES])
+def test_every_edge_of_a_valid_range_is_accepted(field, value):
+    cfg = TrainConfig.for_preset("one-digit", **({"steps": 5} | {field: value}))
+    assert getattr(cfg, field) == value
 
 
 @pytest.mark.parametrize("field, value, message", BAD_VALUES, ids=[f"{f}={v!r}" for f, v, _ in BAD_VALUES])
