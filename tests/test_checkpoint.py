@@ -89,3 +89,22 @@ def test_a_write_makes_missing_folders_keeps_its_temporary_beside_the_file_and_l
     atomic_write_bytes(target, b"second")
     assert target.read_bytes() == b"second" and list(target.parent.iterdir()) == [target]
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
+    """A writer killed mid-write (here: it exits in fsync, as SIGKILL would leave it) leaves only
+    its temporary file, never a half target; the next write of that file removes the leftover."""
+    import os
+    import subprocess
+    import sys
+    from gan.checkpoint import atomic_write_bytes
+    from tests.conftest import ROOT
+    target = tmp_path / "checkpoint.safetensors"
+    code = ("import os, sys\nfrom gan import checkpoint\nos.fsync = lambda fd: os._exit(3)\n"
+            "checkpoint.atomic_write_bytes(sys.argv[1], b'half')")
+    p = subprocess.run([sys.executable, "-c", code, str(target)], cwd=ROOT, timeout=120,
+                       env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert p.returncode == 3
+    assert len(list(tmp_path.iterdir())) == 1 and not target.exists()
+    atomic_write_bytes(target, b"whole")
+    assert list(tmp_path.iterdir()) == [target] and target.read_bytes() == b"whole"
