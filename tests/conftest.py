@@ -2,6 +2,8 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -48,6 +50,47 @@ def _fastest_first_for_a_mutant(items):
     for item in items:
         per_module[item.module.__name__] = per_module.get(item.module.__name__, 0.0) + seconds.get(item.nodeid, 0.0)
     items.sort(key=lambda item: (per_module[item.module.__name__], item.module.__name__, seconds.get(item.nodeid, 0.0)))
+
+
+# Long runs in their own processes whose tests only read their verdict start when collection ends,
+# scheduled as idle work (SCHED_IDLE; nice 19 without chrt): they use what the in-process tests
+# leave idle (server and browser waits) and yield the CPU to everything else, the app's niced
+# training threads included. A module declares them with ``start_early()``.
+_EARLY: dict[str, tuple[subprocess.Popen, tempfile.SpooledTemporaryFile, tempfile.SpooledTemporaryFile]] = {}
+
+
+def early_process(key: str, args: list[str], **kwargs) -> tuple[subprocess.Popen, object, object]:
+    """The process started under ``key`` (started now if it was not yet), with files for its output."""
+    if key not in _EARLY:
+        nice = ["chrt", "--idle", "0"] if shutil.which("chrt") else ["nice", "-n", "19"] if shutil.which("nice") else []
+        out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")   # pipes nobody reads could fill
+        _EARLY[key] = subprocess.Popen(nice + [sys.executable, *args], stdout=out, stderr=err, text=True, **kwargs), out, err
+    return _EARLY[key]
+
+
+def finished(key: str, args: list[str], timeout: float, **kwargs) -> tuple[int, str, str]:
+    proc, out, err = early_process(key, args, **kwargs)
+    proc.wait(timeout)
+    out.seek(0), err.seek(0)
+    return proc.returncode, out.read(), err.read()
+
+
+def pytest_collection_finish(session):
+    by_module: dict = {}
+    for item in session.items:
+        by_module.setdefault(getattr(item, "module", None), []).append(item)
+    for module, items in by_module.items():
+        if hasattr(module, "start_early"):
+            module.start_early(items)               # the module's selected tests: it starts what they need
+
+
+def pytest_sessionfinish(session):
+    # test modules import this file as tests.conftest, pytest as conftest: the registry is tests.conftest's
+    registry = getattr(sys.modules.get("tests.conftest"), "_EARLY", _EARLY)
+    for proc, _, _ in registry.values():       # a failed or deselected test never leaves one running
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,28 +4,35 @@
 command prints, not a test: timings belong to benchmarks."""
 import json
 import os
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from gan.gallery import FAILURES, case_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHARED_MNIST, early_process, finished
+
+ENV = os.environ | {"OMP_NUM_THREADS": "1"}
+
+
+def _args(fix: bool) -> list[str]:
+    return ["-m", "gan", "gallery", "--all", "--json", "--data", str(SHARED_MNIST)] + (["--fix"] if fix else [])
+
+
+def start_early(items):
+    """Every failure in one process, every fix in the other, from the end of collection on."""
+    if not any("outcomes" in item.fixturenames for item in items):
+        return
+    for fix in (False, True):
+        early_process(f"gallery-fix={fix}", _args(fix), cwd=ROOT, env=ENV)
 
 
 @pytest.fixture(scope="module")
 def outcomes(mnist_dir):
-    def run(fix):
-        cmd = [sys.executable, "-m", "gan", "gallery", "--all", "--json", "--data", str(mnist_dir)] + (["--fix"] if fix else [])
-        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                           env=os.environ | {"OMP_NUM_THREADS": "1"})
-        assert p.returncode == 0, p.stderr[-3000:]
-        return {(r["failure"], fix): r for r in json.loads(p.stdout)}
-
-    with ThreadPoolExecutor(2) as pool:                 # every failure in one process, every fix in the other
-        failures, fixes = pool.map(run, (False, True))
-    return failures | fixes
+    runs = {}
+    for fix in (False, True):
+        code, out, err = finished(f"gallery-fix={fix}", _args(fix), timeout=600, cwd=ROOT, env=ENV)
+        assert code == 0, err[-3000:]
+        runs |= {(r["failure"], fix): r for r in json.loads(out)}
+    return runs
 
 
 @pytest.mark.slow
