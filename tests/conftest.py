@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import IO
 
 import pytest
 import torch
@@ -46,20 +47,21 @@ def _fastest_first_for_a_mutant(items):
         return
     import json
     seconds = json.loads(stats.read_text()).get("duration_by_test", {})
-    per_module = {}
+    module = lambda item: getattr(getattr(item, "module", None), "__name__", "")  # noqa: E731
+    per_module: dict[str, float] = {}
     for item in items:
-        per_module[item.module.__name__] = per_module.get(item.module.__name__, 0.0) + seconds.get(item.nodeid, 0.0)
-    items.sort(key=lambda item: (per_module[item.module.__name__], item.module.__name__, seconds.get(item.nodeid, 0.0)))
+        per_module[module(item)] = per_module.get(module(item), 0.0) + seconds.get(item.nodeid, 0.0)
+    items.sort(key=lambda item: (per_module[module(item)], module(item), seconds.get(item.nodeid, 0.0)))
 
 
 # Long runs in their own processes whose tests only read their verdict start when collection ends,
 # scheduled as idle work (SCHED_IDLE; nice 19 without chrt): they use what the in-process tests
 # leave idle (server and browser waits) and yield the CPU to everything else, the app's niced
 # training threads included. A module declares them with ``start_early()``.
-_EARLY: dict[str, tuple[subprocess.Popen, tempfile.SpooledTemporaryFile, tempfile.SpooledTemporaryFile]] = {}
+_EARLY: dict[str, tuple[subprocess.Popen, IO[str], IO[str]]] = {}
 
 
-def early_process(key: str, args: list[str], **kwargs) -> tuple[subprocess.Popen, object, object]:
+def early_process(key: str, args: list[str], **kwargs) -> tuple[subprocess.Popen, IO[str], IO[str]]:
     """The process started under ``key`` (started now if it was not yet), with files for its output."""
     if key not in _EARLY:
         nice = ["chrt", "--idle", "0"] if shutil.which("chrt") else ["nice", "-n", "19"] if shutil.which("nice") else []
@@ -69,6 +71,7 @@ def early_process(key: str, args: list[str], **kwargs) -> tuple[subprocess.Popen
 
 
 def finished(key: str, args: list[str], timeout: float, **kwargs) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of that process, started now if collection did not start it."""
     proc, out, err = early_process(key, args, **kwargs)
     proc.wait(timeout)
     out.seek(0), err.seek(0)
