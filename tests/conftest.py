@@ -141,6 +141,17 @@ def tiny():
     return tiny_config
 
 
+@contextlib.contextmanager
+def registered_loss(*args, **kwargs):
+    """A ``gan.losses.Loss(*args, **kwargs)`` registered for the block's duration, then removed."""
+    from gan import losses
+    rec = losses.register_loss(losses.Loss(*args, **kwargs))
+    try:
+        yield rec
+    finally:
+        del losses.LOSSES[rec.name]
+
+
 @pytest.fixture
 def chromium():
     path = shutil.which("chromium")

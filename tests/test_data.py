@@ -1,4 +1,5 @@
 import gzip
+import io
 import pickle
 import shutil
 
@@ -212,5 +213,5 @@ def test_a_hub_pickle_written_with_numpy_1_names_loads(tmp_path):
     raw = pickle.dumps(((arr, np.arange(3)),) * 3, protocol=2)
     assert b"numpy._core.multiarray" in raw
     raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
-    found = data._NumpyOnlyUnpickler(__import__("io").BytesIO(raw), encoding="latin1").load()
+    found = data._NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
     assert np.array_equal(found[0][0], arr) and found[2][1].tolist() == [0, 1, 2]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gan import losses
+from tests.conftest import registered_loss
 
 
 def test_bce_losses_match_closed_form():
@@ -69,17 +70,13 @@ def test_the_engine_reads_the_loss_record_not_its_name(fake_digits):
         calls.append(real.shape[0])
         return losses.gradient_penalty(critic, real, fake, labels, generator)
 
-    rec = losses.register_loss(losses.Loss("test-hinge-gp", losses.hinge_d_loss, losses.hinge_g_loss,
-                                           penalty=counting_penalty))
-    try:
+    with registered_loss("test-hinge-gp", losses.hinge_d_loss, losses.hinge_g_loss, penalty=counting_penalty) as rec:
         cfg = TrainConfig.for_preset("dcgan", loss=rec.name, steps=2, batch_size=16, device="cpu",
                                      model=TINY["dcgan"], amp=False)
         t = Trainer(cfg, fake_digits)
         t.train_step()
         assert calls == [16]
         assert t.read_stats()["d_loss"] is not None
-    finally:
-        del losses.LOSSES[rec.name]
     with pytest.raises(ValueError, match="loss must be one of"):
         losses.get_loss(rec.name)
 

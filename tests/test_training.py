@@ -8,7 +8,7 @@ from gan.config import TrainConfig
 from gan.app.control import RunControl
 from gan.loop import train
 from gan.training import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import registered_loss, tiny_config
 
 
 def _weights(module):
@@ -233,15 +233,17 @@ def test_a_learning_rate_change_outside_its_range_is_refused(fake_digits):
     assert t.lr == (1.0, 1e-7)
 
 
+def _d_loss_of_one(real, fake, real_target=1.0):
+    """A D loss of exactly 1 that still depends on both halves (so the engine's graph is whole)."""
+    return 0 * (real.float().mean() + fake.float().mean()) + 1.0
+
+
 def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_digits):
     """With three D steps per G step, a step reports D's loss as the mean of its three and G's
     loss and gradient norm as they were (not divided by three). A registered loss with known
     values: D's is 1, G's is 2 with the gradient of mean(D(G(z)))."""
-    from gan import losses
-    rec = losses.register_loss(losses.Loss(
-        "test-known-values", lambda real, fake, real_target=1.0: 0 * (real.float().mean() + fake.float().mean()) + 1.0,
-        lambda fake: fake.float().mean() - fake.float().mean().detach() + 2.0))
-    try:
+    with registered_loss("test-known-values", _d_loss_of_one,
+                         lambda fake: fake.float().mean() - fake.float().mean().detach() + 2.0) as rec:
         t = Trainer(tiny_config("dcgan", loss=rec.name, d_steps=3, amp=False), fake_digits)
         t.train_step()
         stats = t.read_stats()
@@ -250,8 +252,6 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
         assert g_grad_norm > 0 and stats["grad_norm_g"] == pytest.approx(g_grad_norm, rel=1e-4)
         assert 0 < stats["d_real"] < 1 and 0 < stats["d_fake"] < 1         # D's sigmoid of each half, each recorded
         assert t.step_note == ""                                           # nothing to explain on a plain CPU run
-    finally:
-        del losses.LOSSES[rec.name]
 
 
 def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_digits):
@@ -262,10 +262,7 @@ def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_d
         calls.append(labels)
         return (real.float() * 0).sum() + 0.5
 
-    rec = losses.register_loss(losses.Loss(
-        "test-known-penalty", lambda real, fake, real_target=1.0: 0 * (real.float().mean() + fake.float().mean()) + 1.0,
-        losses.wasserstein_g_loss, penalty=half))
-    try:
+    with registered_loss("test-known-penalty", _d_loss_of_one, losses.wasserstein_g_loss, penalty=half) as rec:
         for weight, d_loss, n_calls in ((4.0, 3.0, 1), (0.0, 1.0, 0)):
             calls.clear()
             t = Trainer(tiny_config("dcgan", loss=rec.name, gp_weight=weight, amp=False), fake_digits)
@@ -275,8 +272,6 @@ def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_d
         t = Trainer(tiny_config("cgan", loss=rec.name, gp_weight=1.0, amp=False), fake_digits)
         t.train_step()
         assert len(calls) == 1 and calls[0].shape == (t.cfg.batch_size,)    # a conditional critic's penalty sees the labels
-    finally:
-        del losses.LOSSES[rec.name]
 
 
 def test_a_learning_rate_held_as_a_tensor_changes_in_place(fake_digits):
