@@ -43,6 +43,7 @@ class Preset:
     tiny_model: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides that train in ms (tests, smoke runs)
     goal: dict[str, float] = field(default_factory=dict)  # what its shipped weights must reach (see goal_shortfalls)
     gpu_recipe: dict[str, Any] = field(default_factory=dict)  # the GPU suite's overrides for the shipped weights
+    weights_recipe: dict[str, Any] = field(default_factory=dict)  # the CPU campaign's overrides (shipped width)
 
     def model_config(self, **overrides: Any) -> ModelConfig:
         return make_model_config(self.config_cls, overrides)

@@ -13,7 +13,7 @@ import sys
 from gan.data import MNISTNotFound
 
 COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d", "gpu_suite", "adopt",
-            "gallery")
+            "gallery", "campaign")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from gan.commands.evaluate import write_metrics
+from gan.shipping import better, refresh_directions
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
 
@@ -23,18 +24,6 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="take every generator, better or not")
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(fn=run)
-
-
-def better(new: dict, old: dict | None) -> bool:
-    """Whether ``new`` beats ``old``; scores against another reference (a smoke run's smaller
-    test sample has another real-data floor) are never comparable."""
-    if not old:
-        return True
-    if abs(new["floor_fid"] - old["floor_fid"]) > 0.01 * old["floor_fid"]:
-        return False
-    if "digit_share" in new and "digit_share" in old:
-        return new["digit_share"] > old["digit_share"]
-    return new["fid_ratio"] < old["fid_ratio"]
 
 
 def run(args) -> None:
@@ -60,8 +49,7 @@ def run(args) -> None:
             write_metrics(dst, name, entry)
             adopted = True
         if adopted:
-            from gan.app.library import write_directions
-            write_directions(dst)                       # the slider fits that come with the new files
+            refresh_directions(dst)                     # the slider fits that come with the new files
 
 
 def unpack(src: Path, tmp: Path) -> Path:

@@ -212,9 +212,9 @@ class Suite:
 
     def finish(self, limit: float) -> dict:
         from gan.commands.evaluate import metrics_entry
-        from gan.discriminators import export_discriminator, fit_discriminator
         from gan.evaluate import evaluate
-        from gan.sampling import load_generator, make_grid, to_pil
+        from gan.sampling import load_generator
+        from gan.shipping import draw_samples, fit_probe
         from gan.data import load_mnist
         deadline, done = time.perf_counter() + limit, {}
         metrics, data = {}, load_mnist("train")
@@ -227,9 +227,9 @@ class Suite:
             res = evaluate(model, n=200 if self.smoke else 10000, n_ref=self.n_ref)
             metrics[name] = metrics_entry(res, model.meta)
             (self.work / "weights" / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-            to_pil(make_grid(model.sample(0, 100, None), nrow=10).numpy()).save(self.work / "weights" / "samples" / f"{name}.png")
-            trainer = fit_discriminator(path, steps=5 if self.smoke else 400, data=data, device=self.device)
-            export_discriminator(trainer, self.work / "weights" / "discriminators" / f"{name}.safetensors", path.name)
+            draw_samples(path, self.work / "weights" / "samples" / f"{name}.png")
+            fit_probe(path, self.work / "weights" / "discriminators" / f"{name}.safetensors", 5 if self.smoke else 400,
+                      data, self.device)
             done[name] = {"fid_ratio": round(res["fid_ratio"], 2), "modes": res["modes"]}
         for name in VARIANTS:
             path = _export_path(self.work, name)

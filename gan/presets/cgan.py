@@ -64,6 +64,7 @@ register(Preset(
     reference="Mirza & Osindero 2014; Miyato & Koyama 2018 (projection D)",
     goal={"fid_ratio": 2, "cgan_accuracy": 0.99, "modes": 10},
     gpu_recipe={"batch_size": 256, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16, "embed_dim": 4},
     cpu_recipe={"model": {"ngf": 32, "ndf": 32}, "lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.0, "batch_size": 128},
 ))

@@ -99,5 +99,6 @@ register(Preset(
     reference="seed 003 (a TensorFlow conv GAN in the cs231n assignment's style)",
     goal={"fid_ratio": 12, "modes": 10},
     gpu_recipe={"ema": 0.999},
+    weights_recipe={"ema": 0.999, "betas": (0.5, 0.999)},
     tiny_model={"z_dim": 16},
 ))

@@ -81,6 +81,7 @@ register(Preset(
     reference="Radford et al. 2015; pytorch/examples dcgan",
     goal={"fid_ratio": 4, "classifier_score": 9.3, "modes": 10},
     gpu_recipe={"batch_size": 256, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16},
     cpu_recipe={"model": {"ngf": 32, "ndf": 32}},
 ))

@@ -76,5 +76,6 @@ register(Preset(
     reference="roatienza/Deep-Learning-Experiments Keras/dcgan/dcgan_mnist.py",
     goal={"fid_ratio": 12, "modes": 10},
     gpu_recipe={"ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"depth": 8, "z_dim": 16},
 ))

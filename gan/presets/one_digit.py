@@ -49,5 +49,6 @@ register(Preset(
     reference="Udacity deep-learning GAN MNIST notebook",
     goal={"digit_share": 0.97},
     gpu_recipe={"ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"hidden": 32, "z_dim": 16},
 ))

@@ -59,5 +59,6 @@ register(Preset(
     reference="eriklindernoren/PyTorch-GAN implementations/gan/gan.py",
     goal={"fid_ratio": 7, "modes": 10},
     gpu_recipe={"ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16},
 ))

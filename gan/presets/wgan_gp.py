@@ -21,6 +21,7 @@ register(Preset(
     reference="Gulrajani et al. 2017, Algorithm 1",
     goal={"fid_ratio": 4, "classifier_score": 9.3, "modes": 10},
     gpu_recipe={"ema": 0.999},
+    weights_recipe={"ema": 0.999},
     tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16},
     cpu_recipe={"model": {"ngf": 32, "ndf": 32}},
 ))

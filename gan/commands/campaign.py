@@ -1,0 +1,101 @@
+"""``python -m gan campaign``: this CPU trains every shipped generator short of its goal, in the
+background, resumably (``gan/campaign.py``); ``--status`` says where each one stands and draws
+the FID-vs-CPU-hours curves into weights/campaign.png.
+
+    nohup python -m gan campaign >> ~/.cache/gan-playground/campaign.log 2>&1 &    # start or resume
+    python -m gan campaign --status
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from gan.disk_cache import cache_dir
+
+WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("campaign", help="train every shipped generator short of its goal on this CPU, resumably")
+    p.add_argument("--dir", default=str(cache_dir() / "campaign"),
+                   help="checkpoints and state, outside the work tree (default: %(default)s)")
+    p.add_argument("--weights", default=str(WEIGHTS), help="the weights folder to install better files into")
+    p.add_argument("--targets", help="comma-separated subset of the targets (default: all, in priority order)")
+    p.add_argument("--slice-minutes", type=float, default=15.0, help="training per turn before a check (default 15)")
+    p.add_argument("--turns", type=int, help="stop after this many turns (default: until every goal is met)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: every core)")
+    p.add_argument("--no-install", action="store_true", help="measure and keep the best files, never touch weights/")
+    p.add_argument("--data", help="directory with the MNIST IDX files")
+    p.add_argument("--status", action="store_true", help="print where each target stands and draw the curves")
+    p.set_defaults(fn=run)
+
+
+def run(args) -> None:
+    from gan.campaign import Campaign, default_targets, format_status
+    targets = default_targets()
+    if args.targets:
+        names = args.targets.split(",")
+        unknown = sorted(set(names) - {t.name for t in targets})
+        if unknown:
+            raise ValueError(f"unknown target(s) {unknown}; choose from {','.join(t.name for t in targets)}")
+        targets = [t for t in targets if t.name in names]
+    if not 0.05 <= args.slice_minutes <= 600:
+        raise ValueError(f"--slice-minutes must be in [0.05, 600], got {args.slice_minutes}")
+    if args.status:
+        c = Campaign(args.dir, args.weights, None, targets, log=print)
+        print(format_status(c.status_rows()))
+        from gan.campaign_chart import draw_curves
+        png = Path(args.weights) / "campaign.png"
+        draw_curves(c.state, {t.name: t.goal.get("fid_ratio") for t in targets}, png)
+        print(f"curves: {png}")
+        return
+    become_idle()
+    import torch
+    torch.set_num_threads(max(1, args.threads))
+    from gan.data import load_mnist
+    lock = Path(args.dir).expanduser() / "campaign.pid"
+    claim(lock)
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(True))
+    try:
+        c = Campaign(args.dir, args.weights, load_mnist("train", args.data), targets, args.slice_minutes * 60,
+                     install=not args.no_install, log=lambda s: print(s, flush=True))
+        c.run(abort=lambda: bool(stop), max_turns=args.turns)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def become_idle() -> None:
+    """Idle scheduling class where Linux has it (a core only when nothing else wants it), else
+    nice 19; set before torch starts its threads, which inherit it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.nice(19 - os.nice(0))
+    except OSError:
+        pass
+
+
+def running_pid(lock: Path) -> int | None:
+    """The pid in ``lock`` if that process is alive, else None (no file, garbage, a dead process)."""
+    try:
+        pid = int(lock.read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def claim(lock: Path) -> None:
+    """One campaign per folder: refuse to start beside a live one (a stale pid file is taken over)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    pid = running_pid(lock)
+    if pid is not None and pid != os.getpid():
+        raise ValueError(f"a campaign (pid {pid}) already runs in {lock.parent}; stop it first (kill {pid})")
+    lock.write_text(str(os.getpid()))
+    print(f"campaign in {lock.parent} (pid {os.getpid()}, idle priority)", file=sys.stderr, flush=True)
