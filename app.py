@@ -157,7 +157,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, queue=False, **raw_in)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
     reset.click(lambda: [0.0] * N_SLIDERS, None, sliders, api_visibility="private").then(render, explore_in, grid, **fast)
-    info_outputs = [info, digit, download_model, diagram]
+    info_outputs = [info, digit, download_model, diagram, digit_a, digit_b]
     model_info = endpoint(PLAY.model_info, params=["model"])
     model.change(model_info, model, info_outputs, api_name="model_info", **raw_in).then(render, explore_in, grid, **fast)
     upload_model.upload(endpoint(PLAY.upload_weights, params=["path"]), upload_model,

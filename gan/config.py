@@ -14,6 +14,9 @@ from gan.losses import get_loss
 from gan.registry import ModelConfig, get_preset, make_model_config
 
 
+LR_RANGE = (1e-7, 1.0)                 # learning rates, wherever they are set: CLI, app, live changes
+
+
 @dataclass
 class TrainConfig:
     preset: str = "dcgan"              # registered model family
@@ -102,8 +105,8 @@ class TrainConfig:
         num("d_steps", 1, 100, integer=True)
         num("d_pretrain_steps", 0, 100_000, integer=True)
         num("gp_weight", 0.0, 1000.0)
-        num("lr_g", 1e-7, 1.0)
-        num("lr_d", 1e-7, 1.0)
+        num("lr_g", *LR_RANGE)
+        num("lr_d", *LR_RANGE)
         num("clip_grad", 0.0, 1e6)
         num("batch_size", 2, 65536, integer=True)
         num("ema", 0.0, 0.99999)

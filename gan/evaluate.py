@@ -65,6 +65,7 @@ def score_images(images_u8, n_ref: int = 10000, labels=None, pr: bool = True) ->
         "class_hist": [round(h, 4) for h in hist],
         "modes": metrics.modes_covered(hist),
         "kl_uniform": metrics.kl_to_uniform(hist),
+        "confident": metrics.confident_share(probs),
     }
     out["fid_ratio"] = out["fid"] / out["floor_fid"]
     if pr:
@@ -97,3 +98,11 @@ def evaluate(model: GeneratorModel, n: int = 10000, seed: int = 12345, batch: in
         out["digit_share"] = out["class_hist"][digits[0]]
     out["preset"] = model.preset
     return out
+
+
+def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict:
+    """Small-sample FID ratio and class histogram: the live mode meter of the app and the gallery."""
+    labels = torch.arange(n) % 10 if model.conditional else None
+    imgs = torch.from_numpy(model.generate(model.latents(seed, n), labels))
+    s = score_images(imgs, pr=False)
+    return {k: s[k] for k in ("fid_ratio", "modes", "class_hist", "confident")}

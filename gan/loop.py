@@ -46,6 +46,14 @@ def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits, world: Worl
     return trainer
 
 
+def start_from(trainer: Trainer, model) -> None:
+    """Start ``trainer``'s generator (and its EMA copy) from a trained ``GeneratorModel``'s weights."""
+    state = model.G.state_dict()
+    trainer.G.load_state_dict(state)
+    if trainer.G_ema is not None:
+        trainer.G_ema.load_state_dict(state)
+
+
 EARLY_SAMPLES = frozenset((1, 2, 5, 10, 20, 50, 100, 200))   # steps with a grid from the start: first pictures at once
 
 

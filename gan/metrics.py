@@ -50,6 +50,12 @@ def modes_covered(hist: list[float], threshold: float = 0.05) -> int:
     return sum(h >= threshold for h in hist)
 
 
+def confident_share(probs: torch.Tensor, threshold: float = 0.9) -> float:
+    """Share of samples the classifier reads as one digit with probability >= ``threshold``: low
+    while G still draws noise, so a short histogram then means "no digits yet", not collapse."""
+    return float((probs.max(dim=1).values >= threshold).float().mean())
+
+
 def kl_to_uniform(hist: list[float], eps: float = 1e-12) -> float:
     return float(sum(h * math.log((h + eps) * len(hist)) for h in hist if h > 0))
 

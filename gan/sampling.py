@@ -164,7 +164,10 @@ def load_network(path: str | Path, role: str = "G", max_bytes: int | None = None
     tensors, meta = read_tensors(path, max_bytes=max_bytes)
     preset, model_args = meta.get("preset"), meta.get("model_args")
     if not isinstance(preset, str) or not isinstance(model_args, dict):
-        raise ValueError(f"{name}: no GAN playground metadata (preset / model_args) in the file")
+        raise ValueError(f"{name}: a safetensors file, but not one of this playground's generators: it has no "
+                         "'preset' / 'model_args' metadata to rebuild the network from. Make one with "
+                         "`python -m gan train --preset NAME --out DIR` (DIR/generator.safetensors), or download "
+                         "a model or a finished run of yours from this page")
     G, D, mcfg = build_networks(preset, model_args, device="meta")
     sd = (strip_prefix("G_ema", tensors) or strip_prefix("G", tensors)) if role == "G" else strip_prefix("D", tensors)
     expected = (G if role == "G" else D).state_dict()

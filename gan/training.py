@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from gan import checkpoint as ckpt
-from gan.config import TrainConfig
+from gan.config import LR_RANGE, TrainConfig
 from gan.data import Digits
 from gan.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
 from gan.losses import get_loss
@@ -162,8 +162,8 @@ class Trainer:
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
         for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
             if lr is not None:
-                if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 1e-7 <= lr <= 1.0):
-                    raise ValueError(f"learning rate must be in [1e-7, 1], got {lr!r}")
+                if not (isinstance(lr, (int, float)) and math.isfinite(lr) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
+                    raise ValueError(f"learning rate must be in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}], got {lr!r}")
                 for g in opt.param_groups:
                     if isinstance(g["lr"], torch.Tensor):
                         g["lr"].fill_(float(lr))          # in place: a captured graph reads this tensor

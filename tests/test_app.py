@@ -50,15 +50,18 @@ def train_args(**kw) -> dict:
 
 
 def test_training_streams_to_the_end_with_growing_curves(client):
-    job = client.submit(**train_args(), api_name="/train")
+    """A 5-second run: curves are redrawn about once a second (PLOT_GAP), so at least three
+    growing frames reach the client however fast the machine trains."""
+    job = client.submit(**train_args(length_kind="seconds", length=5), api_name="/train")
     sizes, statuses, kinds = [], [], set()
     for out in job:
         statuses.append(out[0])
         kinds.add(type(out[2]).__name__)
         if isinstance(out[2], dict) and "data" in out[2]:      # unchanged plots are not re-sent
             sizes.append(len(out[2]["data"]))
-    assert "finished" in statuses[-1] and "Step 60/60" in statuses[-1]
-    assert "at step 60;" in job.outputs()[-1][5]                # a quality check of the finished model
+    step = int(re.search(r"Step (\d+)", statuses[-1]).group(1))
+    assert "finished" in statuses[-1] and step > 0
+    assert f"at step {step};" in job.outputs()[-1][5]            # a quality check of the finished model
     assert len(sizes) >= 3 and sizes[-1] > sizes[0] and sizes == sorted(sizes), (sizes, kinds)
     assert job.outputs()[-1][1] is not None                     # the sample grid
 

@@ -200,7 +200,7 @@ def test_uploaded_weights_hostile_and_valid(server, client, tmp_path, monkeypatc
     cut.write_bytes((ROOT / "weights/one-digit.safetensors").read_bytes()[:50_000])
     for path, message in ((evil, "pickle"), (cut, "not a valid safetensors"),
                           (ROOT / "weights/dcgan.safetensors", "over the 1 MB limit"),
-                          (ROOT / "weights/mnist_classifier.safetensors", "over the|no GAN playground metadata")):
+                          (ROOT / "weights/mnist_classifier.safetensors", "over the|not one of this playground")):
         with pytest.raises(AppError, match=message):
             client.predict(path=handle_file(str(path)), api_name="/upload_weights")
     assert not (tmp_path / "PWNED-by-upload").exists() and not (ROOT / "PWNED-by-upload").exists()
@@ -232,8 +232,9 @@ def test_two_visitors_training_at_once_never_see_each_other(server):
     jb = b.submit(**_train(length=60, seed=2, preset="vanilla"), api_name="/train")
     oa, ob = _final(ja), _final(jb)
     assert "Step 30/30" in oa[0] and "Step 60/60" in ob[0]
-    steps_a = {row[0] for row in oa[7]["data"]}                     # the compare plot: this visitor's runs only
-    steps_b = {row[0] for row in ob[7]["data"]}
+    steps_a = {row[0] for row in oa[7]["value"]["data"]}            # the compare plot: this visitor's runs only
+    steps_b = {row[0] for row in ob[7]["value"]["data"]}
+    assert set(oa[7]["color_map"]) == {"run 1 (dcgan)"} and set(ob[7]["color_map"]) == {"run 1 (vanilla)"}
     assert max(steps_a) == 30 and max(steps_b) == 60
     choices_a = [c[1] for c in oa[8]["choices"]]
     choices_b = [c[1] for c in ob[8]["choices"]]

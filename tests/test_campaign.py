@@ -168,3 +168,16 @@ def test_a_second_campaign_on_the_same_folder_is_refused(tmp_path):
         live.wait()
     claim(lock)                                      # a dead owner's file is taken over
     assert lock.read_text() == str(os.getpid())
+
+
+def test_the_campaign_yields_to_other_sessions_as_well():
+    """Linux autogroups: a thread's idle class only counts inside its session's group, so a
+    campaign started with setsid also lowers its group (else it took half the CPU from tests)."""
+    code = ("import os; from gan.commands.campaign import become_idle; become_idle(); "
+            "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0), open('/proc/self/autogroup').read())")
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("no autogroups on this kernel")
+    out = subprocess.run(["setsid", sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    idle, nice, group = out.stdout.split(maxsplit=2)
+    assert (idle, nice) == ("True", "19") and group.strip().endswith("nice 19")

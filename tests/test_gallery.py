@@ -42,6 +42,8 @@ def test_the_failure_shows_and_its_fix_removes_it(name, outcomes):
     assert bad.get("run") == "failure" and good.get("run") == "fix", (bad, good)
     assert bad["shows_failure"], bad
     assert not good["shows_failure"], good
+    if name == "mode-collapse":                                  # a fix a learner can see: a healthy spread
+        assert good["signature"]["modes"] >= 8 and good["signature"]["largest_share"] < 0.25, good
 
 
 def test_the_app_starts_exactly_the_gallery_recipe():
@@ -57,4 +59,25 @@ def test_the_app_starts_exactly_the_gallery_recipe():
             want = case_config(f.name, fix)
             for k in ("preset", "loss", "lr_g", "lr_d", "d_steps", "batch_size", "ema", "steps", "seed"):
                 assert getattr(cfg, k) == getattr(want, k), (f.name, fix, k)
+            assert form["init"] == f.init, (f.name, fix)
     assert "Look at:" in Playground.gallery_text("mode-collapse")
+
+
+def test_the_apps_mode_collapse_fix_keeps_the_digits_the_failure_loses(mnist_dir, tmp_path):
+    """The app runs the gallery's buttons as ordinary runs from the shipped generator: after the
+    failure a learner sees one or two digits, after the fix eight or more."""
+    from gan.app.handlers import Playground
+    from gan.app.limits import Limits
+    from gan.app.requests import TrainRequest, fields_of
+    from gan.data import load_mnist
+    play = Playground(limits=Limits(1, 120, 100, 20, 4), tmp=tmp_path)
+    play.mnist = load_mnist("train", mnist_dir)
+    modes = {}
+    for fix in (False, True):
+        form = dict(zip(fields_of(TrainRequest), Playground.gallery_form("mode-collapse", fix=fix)))
+        *_, last = play.train(TrainRequest(**form), "learner")
+        run = play.session("learner").runs[max(play.session("learner").runs)]
+        assert run.status == "finished", run.message
+        modes[fix] = run.quality[-1]["modes"]
+        assert "mode collapse" in last[5] if not fix else "mode collapse" not in last[5]
+    assert modes[False] <= 2 and modes[True] >= 8, modes

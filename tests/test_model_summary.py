@@ -33,7 +33,7 @@ def test_cs231n_shows_the_seeds_56x56_projection_and_7x7x64_dense_input():
 def test_the_app_shows_the_chosen_models_diagram():
     from gan.app.handlers import Playground
     play = Playground()
-    card, _, _, diagram = play.model_info("vanilla")
+    card, _, _, diagram, _, _ = play.model_info("vanilla")
     assert "**Generator**" in diagram and "**Discriminator**" in diagram
     assert f"{sum(p.numel() for p in play.library.get('vanilla')[0].G.parameters()):,} parameters" in diagram
     assert TINY  # the conftest's tiny models come from the registry too

@@ -8,7 +8,7 @@ import math
 import time
 
 from gan.app.runs import QUALITY_EVERY, Run, Session
-from gan.app.updates import KEEP
+from gan.app.updates import KEEP, Update
 
 PLOT_GAP = 1.0                          # seconds between two redraws of a run's curves in the browser
 LOSS_COLUMNS = {"step": "int64", "value": "float64", "series": "str"}
@@ -16,8 +16,10 @@ HIST_COLUMNS = {"digit": "str", "share": "float64"}
 TRAIN_OUTPUTS = ("status", "live_grid", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
 
 
-def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400):
-    """Long-format DataFrame (step, value, series) for gr.LinePlot, downsampled per series."""
+def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400, series=None):
+    """Long-format DataFrame (step, value, series) for gr.LinePlot, downsampled per series;
+    ``series(run, key)`` names a line (default: the key, prefixed by the run's name when several)."""
+    series = series or (lambda run, k: f"{run.name}: {k}" if len(runs) > 1 else k)
     rows = []
     for run in runs:
         hist = run.history
@@ -25,7 +27,7 @@ def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400
         for h in hist[::stride]:
             for k in keys:
                 if h.get(k) is not None and math.isfinite(h[k]):
-                    rows.append({"step": h["step"], "value": h[k], "series": f"{run.name}: {k}" if len(runs) > 1 else k})
+                    rows.append({"step": h["step"], "value": h[k], "series": series(run, k)})
     return pd_frame(rows, LOSS_COLUMNS)
 
 
@@ -56,25 +58,60 @@ def _or_keep(frame):
 
 
 def status_line(run: Run, final: bool = False) -> str:
+    """One line: whose run, its state, step, speed while it runs, time; then what the state alone
+    does not say (why it stopped, the server's length cap)."""
     frac, eta = elapsed_eta(run)
-    state = "paused" if run.control.paused and not run.done.is_set() else run.status
-    status = (f"**{run.name}** - {state}. Step {run.step}"
-              f"{f'/{run.total}' if run.total else ''}, {run.images_per_sec:,.0f} images/s, "
-              f"{run.elapsed:.0f}s elapsed{f', ETA {eta:.0f}s' if eta is not None and not final and state != 'paused' else ''}."
-              f" {run.message}")
+    paused = run.control.paused and not run.done.is_set()
+    state = "paused" if paused else run.status
+    moving = state == "running" and not final
+    parts = [f"Step {run.step}" + (f"/{run.total}" if run.total else "")]
+    if moving:
+        parts.append(f"{run.images_per_sec:,.0f} images/s")
+    parts.append(f"{run.elapsed:.0f}s elapsed" + (f", ETA {eta:.0f}s" if moving and eta is not None else ""))
+    said = run.message if run.message and not run.message.startswith(("finished at step", "stopped at step")) else ""
+    capped = (f"It reached the server's {run.cfg.seconds:.0f} s limit before step {run.total}."
+              if run.status == "finished" and run.total and run.step < run.total else "")
+    notes = " ".join(n for n in (said, capped, run.note) if n)
+    status = f"**{run.name}** - {state}. {', '.join(parts)}." + (f" {notes}" if notes else "")
     bar = f"<progress value='{frac:.3f}' max='1' style='width:100%'></progress>"
     return status + "\n\n" + bar
+
+
+COLLAPSE_BELOW = 8                      # fewer digits than this, among clear digits: a collapse warning
+DIGITS_FROM = 0.5                       # share of samples the classifier must read as a digit first
 
 
 def quality_line(q: dict | None) -> str:
     if q is None:
         return f"Quality check every {QUALITY_EVERY} steps and at the end (FID on 500 samples)."
-    return (f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; {q['modes']}/10 digits present"
-            + (" - **warning: modes are dropping (mode collapse)**" if q["modes"] < 8 else ""))
+    head = f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; "
+    if q.get("confident", 1.0) < DIGITS_FROM:
+        return head + (f"no clear digits yet (the evaluator reads {q['confident']:.0%} of the samples as a digit), "
+                       "so the histogram says little so far")
+    return (head + f"{q['modes']} of 10 digits present"
+            + (" - **warning: digits are disappearing (mode collapse)**" if q["modes"] < COLLAPSE_BELOW else ""))
 
 
 def class_histogram(q: dict | None):
-    return pd_frame([{"digit": str(i), "share": h} for i, h in enumerate(q["class_hist"])] if q else [], HIST_COLUMNS)
+    """Share of each digit; before any check, ten bars of 0. Never an empty frame: the browser
+    fixes a chart's column types when it first draws it, and an empty first frame made the
+    shares categories for good (bars floating at 0.036, 0.094, ...)."""
+    shares = q["class_hist"] if q else [0.0] * 10
+    return pd_frame([{"digit": str(i), "share": float(h)} for i, h in enumerate(shares)], HIST_COLUMNS)
+
+
+SERIES_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
+
+
+def compare_update(runs: list[Run]):
+    """The Compare chart: every run's G loss, one colour per run. The browser draws only the
+    series it saw when it built the chart (its colour domain), so a frame with a new set of runs
+    also sends a new colour map, which makes it rebuild the chart with all of them."""
+    frame = loss_frame(runs, keys=("g_loss",), series=lambda run, k: run.name)
+    if frame.empty:
+        return KEEP
+    names = list(dict.fromkeys(frame["series"]))
+    return Update(value=frame, color_map={n: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, n in enumerate(names)})
 
 
 def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | None = None) -> tuple:
@@ -94,7 +131,7 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
     if changed("history", len(run.history), PLOT_GAP):                # curves: a redraw a second is plenty
         plots = tuple(_or_keep(loss_frame([run], keys=k)) for k in (("d_loss", "g_loss"), ("d_real", "d_fake"),
                                                                         ("grad_norm_d", "grad_norm_g")))
-        compare = _or_keep(loss_frame(list(session.runs.values()), keys=("g_loss",)))
+        compare = compare_update(list(session.runs.values()))
     else:
         plots, compare = (KEEP,) * 3, KEEP
     q = run.quality[-1] if run.quality else None

@@ -28,7 +28,10 @@ model a D fitted to it (the original D was not kept).
 
 TRAIN = """
 **Fixed-noise samples**: the same 100 noise vectors drawn by G as it learns (the first picture is
-G before any step: noise).
+G before any step: noise). For a conditional model each column is one digit. In the first few
+hundred steps the pictures in a column often look almost the same: G first learns the one "average"
+digit that fools a young D, and uses its noise z to vary that digit only later, as D starts
+rejecting fakes that all look alike.
 **Losses**: D's loss falls when it tells real from fake, G's when it fools D. They do not go to 0
 together: a healthy run sees both wobble around a balance; D's loss near 0 with G's rising
 means D has won and G gets little to learn from.
@@ -39,5 +42,7 @@ critics the scores are squashed by a sigmoid for this chart).
 the *vanishing gradient* of the original minimax loss; a sudden jump warns of divergence.
 **Quick FID and the class histogram**: every 200 steps and at the end, 500 samples are scored;
 the histogram shows the share of each digit the classifier sees (ideal: 0.1 each). Bars
-vanishing one by one is mode collapse happening.
+vanishing one by one is mode collapse happening. While G still draws blobs, the classifier's
+guesses mean little: the quality line says "no clear digits yet" until half the samples read
+clearly as a digit, and only then warns of collapse.
 """

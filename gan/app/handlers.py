@@ -7,6 +7,7 @@ server logs one line); anything else is a fault and is logged with its traceback
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 import threading
@@ -26,9 +27,11 @@ from gan.app.render_batch import RenderBatcher
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest
 from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
 from gan.app.updates import KEEP, Update
+from gan.config import LR_RANGE
 from gan.data import MNISTNotFound
 from gan.registry import get_preset
 
+log = logging.getLogger("gan.app")
 RUN_PREFIX = "my "
 UPLOAD_PREFIX = "upload: "
 CONTROL_ACTIONS = ("pause", "resume", "stop", "d", "g", "both", "lr")
@@ -104,7 +107,8 @@ class Playground:
         return self.library.choices() + runs + uploads
 
     def model_info(self, model: str, session_key: str | None = None):
-        """(card text, digit picker update, download-model update, layer table) for the chosen model."""
+        """(card text, digit picker, download-model button, layer table, interpolation's digit A and B) for
+        the chosen model; the digit pickers only work for conditional models, elsewhere they show "all"."""
         gen, _, run = self.resolve(model, self.session(session_key))
         lines = [f"**{gen.preset}** - {get_preset(gen.preset).description}"]
         card = self.library.card_line(model)
@@ -117,7 +121,8 @@ class Playground:
             path = None                                 # the visitor's own file: nothing to hand back
         else:
             path = str(self.library.dir / f"{model}.safetensors")
-        return "\n\n".join(lines), Update(interactive=gen.conditional), Update(value=path), self.diagram(gen)
+        digit = Update(interactive=True) if gen.conditional else Update(interactive=False, value="all")
+        return "\n\n".join(lines), digit, Update(value=path), self.diagram(gen), digit, digit
 
     @staticmethod
     def diagram(gen) -> str:
@@ -180,15 +185,21 @@ class Playground:
         session = self.session(session_key)
         if session.active() is not None:
             raise ValueError("you already have a run going: stop it first")
-        cfg = req.to_config(self.limits, app_recipe(req.preset))
+        recipe = app_recipe(req.preset)
         init_model = self.library.get(req.preset)[0] if req.init == "pretrained" and req.preset in self.library.names() \
             else None
+        if init_model is not None:                      # the shipped file's architecture (full width), not the
+            recipe.model = init_model.mcfg.to_dict()    # CPU recipe's half-width networks it cannot load into
+        cfg = req.to_config(self.limits, recipe)
         try:
             data = self.mnist
         except MNISTNotFound as e:
-            raise ValueError(str(e)) from None
+            log.warning("training refused, MNIST not found: %s", e)    # paths and fixes are for the host
+            raise ValueError("training is not available on this server: it cannot find the MNIST digits to "
+                             "train on (its log says why). Exploring the pretrained models still works") from None
         run, thread = start_run(session, cfg, data, quality_every=QUALITY_EVERY, init_from=init_model,
                                 foreground=None if on_gpu() else self.foreground, slots=self.training_slots)
+        run.note = length_note(req, cfg, init_model is not None)
         try:
             sent: dict = {}
             run.watched_at = time.monotonic()
@@ -208,7 +219,7 @@ class Playground:
     def control(self, action: str, req: ControlRequest, session_key: str | None = None) -> str:
         if action not in CONTROL_ACTIONS:
             raise ValueError(f"unknown control {action!r}")
-        lr_g, lr_d = (None if v in (None, "") else check_float(name, v, 1e-6, 0.1)
+        lr_g, lr_d = (None if v in (None, "") else check_float(name, v, *LR_RANGE)
                       for name, v in (("lr_g (G learning rate)", req.lr_g), ("lr_d (D learning rate)", req.lr_d)))
         run = self.session(session_key).active()
         if run is None:
@@ -235,15 +246,28 @@ class Playground:
     def gallery_form(name: str, session_key: str | None = None, fix: bool = False) -> tuple:
         """The Train tab's inputs (in TrainRequest's field order) for a failure's recipe or its fix."""
         from gan.app.requests import TrainRequest, fields_of
-        from gan.gallery import case_config
+        from gan.gallery import case_config, get_failure
         c = case_config(name, fix)
         req = TrainRequest(preset=c.preset, length_kind="steps", length=c.steps, loss=c.loss, optimizer=c.optimizer,
                            lr_g=c.lr_g, lr_d=c.lr_d, d_steps=c.d_steps, batch=c.batch_size, smoothing=c.label_smoothing,
-                           digits=[str(d) for d in c.digits or []], ema=c.ema, seed=c.seed, init="scratch")
+                           digits=[str(d) for d in c.digits or []], ema=c.ema, seed=c.seed, init=get_failure(name).init)
         return tuple(getattr(req, f) for f in fields_of(TrainRequest))
 
     def leave(self, session_key: str | None) -> None:
         self.sessions.drop(session_key or "anonymous")
+
+
+def length_note(req: TrainRequest, cfg, pretrained: bool) -> str:
+    """What the visitor asked for that the run does differently: the server's length cap, and a
+    pretrained start at the shipped file's (full) width."""
+    notes = []
+    asked = req.length if req.length_kind == "seconds" else None
+    if asked is not None and float(asked) > cfg.seconds:
+        notes.append(f"This server stops runs after {cfg.seconds:.0f} s, so this one is {cfg.seconds:.0f} s "
+                     f"instead of the {float(asked):g} s asked.")
+    if pretrained:
+        notes.append("Started from the shipped generator, at its full width.")
+    return " ".join(notes)
 
 
 __all__ = ["Playground", "DEFAULT_MODEL", "RUN_PREFIX", "UPLOAD_PREFIX"]

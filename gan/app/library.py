@@ -22,6 +22,17 @@ DEFAULT_MODEL = "cgan"
 NOT_GENERATORS = ("mnist_classifier", "directions")     # other files in weights/
 
 
+QUALITY_WORDS = ((2, "excellent"), (5, "good"), (15, "fair"), (60, "rough"))
+
+
+def quality_word(m: dict) -> str:
+    """How a shipped model looks, in a learner's words: from its FID / floor, or for a single-digit
+    model from the share of its digit."""
+    if "digit_share" in m:
+        return "excellent" if m["digit_share"] >= 0.97 else "good" if m["digit_share"] >= 0.9 else "fair"
+    return next((word for bound, word in QUALITY_WORDS if m["fid_ratio"] <= bound), "poor")
+
+
 class ModelLibrary:
     """Pretrained generators from weights/, loaded lazily, with their model-card metrics."""
 
@@ -52,29 +63,32 @@ class ModelLibrary:
         return goal_shortfalls(get_preset(name).goal, m) if m else []
 
     def label(self, name: str) -> str:
-        """The model list's entry: name, description, FID and modes, and any shortfall of its goal."""
+        """The model list's entry, short enough for a phone: the name, what it is, how good it looks."""
         from gan.registry import get_preset
-        m = self.metrics.get(name, {})
-        score = f" - FID {m['fid_ratio']:.0f}x floor, {m['modes']} modes" if m else ""
-        short = self.shortfalls(name)
         try:
-            desc = get_preset(name).description
+            title = get_preset(name).description.split(":")[0]
         except ValueError:
             return name
-        return f"{name}: {desc}{score}" + (f" - short of its goal: {', '.join(short)}" if short else "")
+        m = self.metrics.get(name)
+        return f"{name} - {title}" + (f" ({quality_word(m)})" if m else "")
 
     def choices(self) -> list[tuple[str, str]]:
         return [(self.label(n), n) for n in self.names()]
 
     def card_line(self, name: str) -> str:
-        """One line of the model card (metrics.json), with any shortfall named; '' for other models."""
+        """The model card in a learner's terms first (how good, how many digits), then the numbers;
+        '' for models without a card."""
         m = self.metrics.get(name)
         if not m:
             return ""
-        line = (f"FID {m['fid']:.3f} ({m['fid_ratio']:.1f}x the real-data floor), classifier score "
-                f"{m['classifier_score']:.2f}, {m['modes']} modes, precision {m['precision']:.2f}, recall {m['recall']:.2f}")
+        digits = (f"draws digit {m['digit']} ({m['digit_share']:.0%} of its samples)" if "digit_share" in m else
+                  f"draws {m['modes']} of the 10 digits")
+        line = (f"Quality: **{quality_word(m)}**, {digits}. FID {m['fid']:.3f}, {m['fid_ratio']:.1f}x what two sets "
+                f"of real digits score; classifier score {m['classifier_score']:.2f}; precision {m['precision']:.2f}, "
+                f"recall {m['recall']:.2f}.")
         short = self.shortfalls(name)
-        return line + (f". **Short of its goal:** {', '.join(short)}" if short else ". At its goal.")
+        return line + (f" Still being trained towards the model card's target ({', '.join(short)})." if short else
+                       " Meets the model card's target.")
 
     def discriminator(self, name: str) -> tuple[torch.nn.Module, dict] | None:
         """The probe's D for a shipped generator (weights/discriminators/, from ``gan fit-d``), if any."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from gan.app.inputs import check_float, check_int
 from gan.app.limits import Limits
+from gan.config import LR_RANGE
 from gan.explore import N_SLIDERS
 
 
@@ -122,8 +123,8 @@ class TrainRequest:
             loss=recipe.loss if _empty(self.loss) else _choice("loss", self.loss, LOSSES),
             optimizer=recipe.optimizer if _empty(self.optimizer) else _choice("optimizer", self.optimizer,
                                                                              ("adam", "rmsprop")),
-            lr_g=opt("lr_g", self.lr_g, check_float, "lr_g (G learning rate)", 1e-6, 0.1),
-            lr_d=opt("lr_d", self.lr_d, check_float, "lr_d (D learning rate)", 1e-6, 0.1),
+            lr_g=opt("lr_g", self.lr_g, check_float, "lr_g (G learning rate)", *LR_RANGE),
+            lr_d=opt("lr_d", self.lr_d, check_float, "lr_d (D learning rate)", *LR_RANGE),
             d_steps=opt("d_steps", self.d_steps, check_int, "d_steps (D steps)", 1, 10),
             batch_size=opt("batch_size", self.batch, check_int, "batch", 8, 1024),
             label_smoothing=opt("label_smoothing", self.smoothing, check_float, "smoothing (label smoothing)", 0, 0.5),

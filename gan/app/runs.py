@@ -20,6 +20,7 @@ from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
 from gan.app.memory import release_free_memory
 from gan.config import TrainConfig
+from gan.evaluate import quick_quality
 from gan.explore import Explorer
 from gan.registry import get_preset
 from gan.sampling import GeneratorModel, from_trainer, load_generator
@@ -62,6 +63,7 @@ class Run:
     changed: threading.Event = field(default_factory=threading.Event)  # a new grid or report to show
     discriminator: torch.nn.Module | None = None        # CPU copy, for the probe
     watched_at: float | None = None                     # when the visitor's stream last asked for more
+    note: str = ""                                      # what the visitor should know about the run's settings
 
     def abandoned(self) -> bool:
         """Nobody has read this run's stream for STREAM_TIMEOUT seconds: its visitor cancelled it
@@ -159,22 +161,13 @@ def export_run(run: Run, folder: Path) -> Path:
     return path
 
 
-def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict:
-    """Small-sample FID ratio and class histogram (the mode-collapse meter)."""
-    from gan.evaluate import score_images
-    labels = torch.arange(n) % 10 if model.conditional else None
-    imgs = torch.from_numpy(model.generate(model.latents(seed, n), labels))
-    s = score_images(imgs, pr=False)
-    return {"fid_ratio": s["fid_ratio"], "modes": s["modes"], "class_hist": s["class_hist"]}
-
-
 def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
               name: str | None = None, foreground=None,
               slots: threading.Semaphore | None = None) -> tuple[Run, threading.Thread]:
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
     in flight and its CPU thread count follows the load (``gan.app.threads``)."""
-    from gan.loop import train, total_steps
+    from gan.loop import start_from, train, total_steps
     from gan.training import Trainer
     run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground, tune_threads=foreground is not None))
     session.add_run(run)
@@ -207,9 +200,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             run.status = "starting"
             trainer = Trainer(cfg, data)
             if init_from is not None:
-                trainer.G.load_state_dict(init_from.G.state_dict())
-                if trainer.G_ema is not None:
-                    trainer.G_ema.load_state_dict(init_from.G.state_dict())
+                start_from(trainer, init_from)
             run.total = total_steps(cfg, len(trainer.data))
             run.status = "running"
             result = train(progress=progress, trainer=trainer, control=run.control, abort=run.abandoned)

@@ -2,7 +2,7 @@
 background, resumably (``gan/campaign.py``); ``--status`` says where each one stands and draws
 the FID-vs-CPU-hours curves into weights/campaign.png.
 
-    nohup python -m gan campaign >> ~/.cache/gan-playground/campaign.log 2>&1 &    # start or resume
+    setsid nohup python -m gan campaign >> ~/.cache/gan-playground/campaign.log 2>&1 &    # start or resume
     python -m gan campaign --status
 """
 from __future__ import annotations
@@ -70,7 +70,11 @@ def run(args) -> None:
 
 def become_idle() -> None:
     """Idle scheduling class where Linux has it (a core only when nothing else wants it), else
-    nice 19; set before torch starts its threads, which inherit it."""
+    nice 19; set before torch starts its threads, which inherit it. With the kernel's autogroups
+    (``/proc/sys/kernel/sched_autogroup_enabled``) a thread's class and nice only count inside its
+    session's group, and each session's group gets an equal share: so a campaign started as a
+    session of its own (``setsid``) gives that group nice 19 too. Measured here: without it, a 2-thread training
+    run of the failure gallery beside the campaign took 66.6 s instead of 2.0 s."""
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
@@ -79,6 +83,15 @@ def become_idle() -> None:
         os.nice(19 - os.nice(0))
     except OSError:
         pass
+    autogroup = Path("/proc/self/autogroup")
+    if autogroup.is_file() and os.getsid(0) == os.getpid():
+        try:
+            autogroup.write_text("19")
+        except OSError:
+            pass
+    elif autogroup.is_file():
+        print("note: start the campaign with `setsid` so that it yields the CPU to other sessions too "
+              "(it shares a scheduling group with this terminal)", file=sys.stderr, flush=True)
 
 
 def running_pid(lock: Path) -> int | None:

@@ -21,6 +21,17 @@ def _betas(s: str) -> tuple[float, float]:
         raise argparse.ArgumentTypeError(f"betas must be like '0.5,0.999', got {s!r}") from None
 
 
+def _json_object(s: str) -> dict:
+    try:
+        value = json.loads(s)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not JSON ({e.msg} at character {e.pos}): {s!r}; "
+                                         'write it like \'{"ngf": 32}\'') from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f'a JSON object like \'{{"ngf": 32}}\', got {s!r}')
+    return value
+
+
 def add_train_options(p: argparse.ArgumentParser) -> None:
     """Options every run can set; unset ones keep the preset's recipe."""
     from gan.losses import LOSSES
@@ -44,7 +55,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto")
     g.add_argument("--no-compile", action="store_true")
     add_amp_option(g)
-    g.add_argument("--model", type=json.loads, default=None, help='architecture overrides as JSON, e.g. \'{"ngf": 32}\'')
+    g.add_argument("--model", type=_json_object, default=None, help='architecture overrides as JSON, e.g. \'{"ngf": 32}\'')
 
 
 def add_amp_option(p) -> None:

@@ -72,6 +72,8 @@ def run(args) -> None:
     from gan import distributed
     world = distributed.World.from_env()
     cfg = config_from_args(args)
+    if args.resume and not Path(args.resume).is_file():     # before MNIST loads and the bar starts
+        raise FileNotFoundError(f"--resume: no checkpoint at {args.resume}")
     cfg.device, cfg.sync_bn = world.device(cfg.device), not args.no_sync_bn
     distributed.start(world, cfg.device, args.dist_timeout)
     try:
@@ -86,6 +88,16 @@ class Terminated(Exception):
 
 def _terminated(signum, frame):
     raise Terminated("stopped by torchrun (another process of the run failed)")
+
+
+def ended_by(cfg, result) -> str:
+    """Which of several lengths ended a finished run, when it was not the one the bar counted."""
+    if result.status != "finished" or cfg.seconds is None or (cfg.steps is None and cfg.epochs is None):
+        return ""
+    total = result.history[-1].total_steps
+    if total is not None and result.trainer.step < total:
+        return f"--seconds {cfg.seconds:g} was reached before step {total}"
+    return ""
 
 
 def describe_world(trainer) -> str:
@@ -173,7 +185,8 @@ def _run(args, cfg, world) -> None:
     if args.export:
         result.trainer.export_generator(args.export, extra={"recipe": recipe}, half=True)
         print(f"exported the generator (float16) to {args.export}")
-    print(f"{result.status}: {result.message}; checkpoint {out / 'checkpoint.safetensors'}, "
-          f"generator {out / 'generator.safetensors'}")
+    ended = ended_by(cfg, result)
+    print(f"{result.status}: {result.message}{f' ({ended})' if ended else ''}; checkpoint "
+          f"{out / 'checkpoint.safetensors'}, generator {out / 'generator.safetensors'}")
     if result.status == "diverged":
         sys.exit(3)
