@@ -16,7 +16,7 @@ from gan.app.limits import gpu_duration, on_gpu
 from gan.app.gradio_wiring import endpoint, name_refused_inputs, quiet_visitor_errors
 from gan.app.page import CSS, JS
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
-from gan.app.runs import DEFAULT_TRAIN_PRESET, app_recipe
+from gan.app.runs import DEFAULT_TRAIN_PRESET
 from gan.explore import N_SLIDERS
 from gan.gallery import FAILURES
 from gan.losses import LOSSES
@@ -66,8 +66,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                     gr.Markdown(say.DIRECTIONS)
                     sliders = [gr.Slider(-3, 3, value=0, step=0.05, label=f"Direction {i + 1}") for i in range(N_SLIDERS)]
                 reset = gr.Button("Reset sliders")
-            with gr.Column(scale=3, min_width=280):
-                grid = gr.Image(label="Samples (download: the arrow above the picture)", type="numpy", image_mode="L",
+            with gr.Column(scale=3, min_width=280, elem_id="explore-picture"):
+                grid = gr.Image(label="Samples (download: the arrow at the top right)", type="numpy", image_mode="L",
                                 format="png", interactive=False, buttons=["download", "fullscreen"], elem_id="samples-grid")
         with gr.Accordion("Interpolate between two seeds", open=False):
             with gr.Row():
@@ -93,9 +93,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
             probe_btn = gr.Button("Probe")
 
     with gr.Tab("Train"):
-        start_recipe = app_recipe(DEFAULT_TRAIN_PRESET)
-        with gr.Row():
-            with gr.Column(scale=2):
+        with gr.Row(elem_id="train-row"):
+            with gr.Column(scale=2, elem_id="train-controls"):
                 preset = gr.Dropdown(preset_names(), value=DEFAULT_TRAIN_PRESET, label="Preset")
                 with gr.Row():
                     length_kind = gr.Radio(["seconds", "steps"], value="seconds", label="Length in")
@@ -115,18 +114,20 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                                               label="Train on digits (none = all)")
                     train_seed = gr.Number(value=0, label="Seed")
                 start = gr.Button("Start training", variant="primary")
-                with gr.Row():
-                    pause, resume, stop = gr.Button("Pause"), gr.Button("Resume"), gr.Button("Stop", variant="stop")
-                with gr.Row():
-                    step_d, step_g, step_both = gr.Button("Step D"), gr.Button("Step G"), gr.Button("Step both")
-                apply_lr = gr.Button("Apply learning rates now")
-                control_msg = gr.Markdown()
-                with gr.Accordion("Failure gallery: watch a classic failure, then its fix", open=False):
-                    case = gr.Dropdown([(f.title, f.name) for f in FAILURES], value=FAILURES[0].name, label="Failure")
-                    case_text = gr.Markdown(PLAY.gallery_text(FAILURES[0].name))
+                with gr.Column(elem_id="run-controls"):           # on a phone: below the live picture
                     with gr.Row():
-                        show_case, fix_case = gr.Button("Reproduce it"), gr.Button("Fix it")
-            with gr.Column(scale=3):
+                        pause, resume, stop = gr.Button("Pause"), gr.Button("Resume"), gr.Button("Stop", variant="stop")
+                    with gr.Row():
+                        step_d, step_g, step_both = gr.Button("Step D"), gr.Button("Step G"), gr.Button("Step both")
+                    apply_lr = gr.Button("Apply learning rates now")
+                    control_msg = gr.Markdown()
+                    with gr.Accordion("Failure gallery: watch a classic failure, then its fix", open=False):
+                        case = gr.Dropdown([(f.title, f.name) for f in FAILURES], value=FAILURES[0].name,
+                                           label="Failure")
+                        case_text = gr.Markdown(PLAY.gallery_text(FAILURES[0].name))
+                        with gr.Row():
+                            show_case, fix_case = gr.Button("Reproduce it"), gr.Button("Fix it")
+            with gr.Column(scale=3, elem_id="train-outputs"):
                 status = gr.Markdown("Pick a preset and press **Start training**.")
                 live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
                                      interactive=False, elem_id="live-grid")
@@ -134,13 +135,14 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 with gr.Accordion("What am I looking at? (the charts)", open=False):
                     gr.Markdown(say.TRAIN)
                 hist = gr.BarPlot(class_histogram(None), x="digit", y="share", y_lim=[0, 1], height=220,
-                                  label="Class histogram (share of each digit in 500 samples)")
+                                  label="Class histogram (share of each digit in 500 samples)", elem_id="class-hist")
         with gr.Row():
             loss_plot = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="Losses",
                                     elem_id="loss-plot")
             d_plot = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="D(x) and D(G(z))")
             gn_plot = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="Gradient norms")
-        compare = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="Compare your runs (G loss)")
+        compare = gr.LinePlot(loss_frame([]), x="step", y="value", color="series", label="Compare your runs (G loss)",
+                              elem_id="compare-plot")
 
     # ---------------------------------------------------------------- events
     render = endpoint(PLAY.render, RenderRequest, name="render_grid")   # "render" is the public API name below
@@ -152,8 +154,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     raw_in = dict(preprocess=False)
     for s in sliders:
         s.input(render, explore_in, grid, **fast)
-    for comp in (seed, n, digit, raw):
-        comp.change(render, explore_in, grid, **fast)
+    for comp in (seed, n, digit, raw):       # queued: only a queued event shows a refused value's message (a typed seed)
+        comp.change(render, explore_in, grid, **(fast | dict(queue=True)))
     gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, queue=False, **raw_in)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
     reset.click(lambda: [0.0] * N_SLIDERS, None, sliders, api_visibility="private").then(render, explore_in, grid, **fast)

@@ -173,6 +173,13 @@ def open_browser(chromium):
             browser.close()
 
 
+@pytest.fixture
+def page(server, chromium):
+    """A desktop-sized page of Chromium (the browser closes with the test)."""
+    with open_browser(chromium) as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 1200})
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -167,12 +167,6 @@ def test_closing_the_tab_mid_run_stops_it_and_frees_the_session(server, chromium
     assert all(s is not mine[0] for s in app.PLAY.sessions._sessions.values())   # its state is gone
 
 
-@pytest.fixture
-def page(server, chromium):
-    with open_browser(chromium) as browser:
-        yield browser.new_page(viewport={"width": 1400, "height": 1200})
-
-
 # every change of the live grid's picture, timed in the browser
 WATCH_LIVE_GRID = """() => {
   window.gridChanges = [];

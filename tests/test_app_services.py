@@ -294,7 +294,8 @@ def test_charts_get_typed_frames_and_never_an_empty_one():
     session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     session.runs["r"] = run
     out = dict(zip(charts.TRAIN_OUTPUTS, charts.train_outputs(run, session)))
-    assert all(out[k] is charts.KEEP for k in ("loss_plot", "d_plot", "gn_plot", "hist", "compare"))
+    assert all(out[k] is charts.KEEP for k in ("loss_plot", "d_plot", "gn_plot", "hist"))
+    assert out["compare"] == {"visible": False}                    # hidden first: shown again, it is rebuilt
     run.history.append({"step": 5, "d_loss": 1.2, "g_loss": 0.7, "d_real": 0.6, "d_fake": 0.4,
                         "grad_norm_d": 3.0, "grad_norm_g": 1.0})
     run.quality.append({"step": 5, "fid_ratio": 50.0, "modes": 9, "class_hist": [0.1] * 10})
@@ -414,3 +415,102 @@ def test_dark_ink_on_light_paper_is_turned_to_mnist_polarity():
     a = inputs.decode_drawing(paper)
     b = inputs.decode_drawing(255 - paper)            # the same picture in MNIST polarity
     assert np.array_equal(a, b)
+
+
+def test_the_histogram_starts_as_ten_typed_zero_bars():
+    """An empty first frame made the browser read the shares as categories for good."""
+    empty = charts.class_histogram(None)
+    assert list(empty["share"]) == [0.0] * 10 and str(empty.dtypes["share"]) == "float64"
+
+
+def _run_with(names_and_losses):
+    session = runs.Session(app_limits.Limits(1, 60, 100, 20, 4))
+    for name, losses in names_and_losses:
+        r = runs.Run(name=name, cfg=tiny_config("dcgan"), status="finished")
+        r.history = [{"step": i + 1, "g_loss": v} for i, v in enumerate(losses)]
+        session.runs[name] = r
+    return session, r
+
+
+def test_compare_hides_then_shows_every_run_as_its_own_line():
+    session, last = _run_with([("run 1 (vanilla)", [1.0, 2.0]), ("run 2 (vanilla)", [3.0, 4.0, 5.0])])
+    sent = {}
+    first = charts.compare_update(list(session.runs.values()), sent, final=False)
+    second = charts.compare_update(list(session.runs.values()), sent, final=False)
+    assert first == {"visible": False} and second["visible"] is True
+    frame = second["value"]
+    assert {s: list(frame[frame["series"] == s]["value"]) for s in frame["series"].unique()} == {
+        "run 1 (vanilla)": [1.0, 2.0], "run 2 (vanilla)": [3.0, 4.0, 5.0]}
+    final = charts.compare_update(list(session.runs.values()), {}, final=True)   # a last frame always shows the data
+    assert final["visible"] is True and len(final["value"]) == 5
+
+
+@pytest.mark.parametrize("q, says", [
+    ({"modes": 1, "confident": 0.9, "crisp": 0.99}, "mode collapse"),
+    ({"modes": 7, "confident": 0.5, "crisp": 0.85}, "mode collapse"),              # at both thresholds: digits
+    ({"modes": 8, "confident": 0.9, "crisp": 0.95}, "8 of 10 digits present"),
+    ({"modes": 1, "confident": 0.49, "crisp": 0.99}, "no clear digits yet"),
+    ({"modes": 1, "confident": 1.0, "crisp": 0.84}, "no clear digits yet"),          # confident fog: still fog
+])
+def test_the_quality_line_tells_no_digits_yet_from_collapse(q, says):
+    line = charts.quality_line({"step": 50, "fid_ratio": 100.0, "class_hist": [0.1] * 10} | q)
+    assert says in line
+    assert ("mode collapse" in line) == (says == "mode collapse")
+
+
+def test_the_status_line_says_each_thing_once():
+    run = runs.Run(name="run 1 (cgan)", cfg=tiny_config("dcgan", steps=None, seconds=120), status="running",
+                   images_per_sec=812.0, step=40, total=None, elapsed=3.0)
+    assert "812 images/s" in charts.status_line(run)
+    run.control.pause()
+    assert "images/s" not in charts.status_line(run) and "- paused." in charts.status_line(run)
+    run.control.resume()
+    run.status, run.message, run.total, run.step = "finished", "finished at step 205", 205, 205
+    run.done.set()
+    line = charts.status_line(run, final=True)
+    assert line.count("205") == 2 and "finished at step" not in line and "images/s" not in line   # "Step 205/205"
+    run.step = 150                                                       # the server's cap ended it early
+    assert "reached the server's 120 s limit before step 205" in charts.status_line(run, final=True)
+
+
+def test_a_length_past_the_servers_cap_is_said_not_silently_cut():
+    from gan.app.handlers import length_note
+    from gan.app.requests import TrainRequest
+    lim = app_limits.Limits(1, 120, 100, 20, 2)
+    long = TrainRequest(preset="cgan", length_kind="seconds", length=500)
+    cfg = long.to_config(lim, runs.app_recipe("cgan"))
+    assert cfg.seconds == 120 and "stops runs after 120 s" in length_note(long, cfg, False) and "500" in length_note(long, cfg, False)
+    ok = TrainRequest(preset="cgan", length_kind="seconds", length=120)
+    assert length_note(ok, ok.to_config(lim, runs.app_recipe("cgan")), False) == ""
+    assert "full width" in length_note(ok, ok.to_config(lim, runs.app_recipe("cgan")), True)
+
+
+@pytest.mark.parametrize("preset", ["cgan", "dcgan", "wgan-gp"])
+def test_a_pretrained_start_trains_the_shipped_full_width_generator(preset, fake_digits, library, tmp_path):
+    """The app's CPU recipe builds half-width networks; a pretrained start takes the shipped
+    file's architecture instead of failing with a size mismatch."""
+    from gan.app.handlers import Playground
+    from gan.app.requests import TrainRequest
+    play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
+    play.mnist = fake_digits
+    req = TrainRequest.filled(preset, length_kind="steps", length=2, init="pretrained", batch=16)
+    *_, last = play.train(req, "visitor")
+    run = next(iter(play.session("visitor").runs.values()))
+    assert run.status == "finished", run.message
+    assert run.model.mcfg == library.get(preset)[0].mcfg and "full width" in last[0]
+
+
+def test_without_mnist_a_visitor_gets_a_plain_sentence_and_the_log_the_details(library, tmp_path, caplog,
+                                                                              monkeypatch):
+    from gan.app.handlers import Playground
+    from gan.app.requests import TrainRequest
+    from gan.data import MNISTNotFound
+    play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
+
+    def missing(self):
+        raise MNISTNotFound("MNIST train split not found. Tried: /srv/secret/data (...). Fix: pass --data DIR")
+    monkeypatch.setattr(Playground, "mnist", property(missing))
+    with pytest.raises(ValueError) as e, caplog.at_level("WARNING", logger="gan.app"):
+        next(play.train(TrainRequest.filled("cgan", length_kind="steps", length=2), "visitor"))
+    assert "cannot find the MNIST digits" in str(e.value) and "/srv" not in str(e.value) and "--data" not in str(e.value)
+    assert "/srv/secret/data" in caplog.text

@@ -154,6 +154,8 @@ def test_no_traceback_from_the_real_entry_point(tmp_path):
 @pytest.mark.parametrize("flag, value, message", [
     ("--digits", "three", "digits must be like '0' or '3,5,8', got 'three'"),
     ("--betas", "0.5", "betas must be like '0.5,0.999', got '0.5'"),
+    ("--model", "{ngf: 8}", "not JSON (Expecting property name enclosed in double quotes at character 1)"),
+    ("--model", "[8]", "a JSON object like '{\"ngf\": 32}', got '[8]'"),
 ])
 def test_malformed_option_values_say_what_they_should_look_like(flag, value, message, capsys, tmp_path):
     from gan.commands import main
@@ -170,3 +172,38 @@ def test_gallery_takes_a_name_or_all_and_refuses_both(capsys):
     assert "a failure's name or --all, not both" in capsys.readouterr().err
     assert main(["gallery", "no-such-failure"]) == 2
     assert "unknown failure 'no-such-failure'" in capsys.readouterr().err
+
+
+def test_a_missing_resume_file_fails_before_mnist_loads(tmp_path, capsys):
+    """--data names a folder that does not exist: had MNIST been loaded first, that would be the error."""
+    assert run("train", "--preset", "dcgan", "--steps", "5", "--resume", str(tmp_path / "nope.safetensors"),
+               "--data", str(tmp_path / "no-mnist"), "--out", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err
+    assert "--resume: no checkpoint at" in err and "MNIST" not in err
+
+
+def test_a_run_cut_by_seconds_says_so_beside_its_epoch_bar(mnist_dir, tmp_path, capsys):
+    assert run("train", "--preset", "vanilla", "--epochs", "1", "--seconds", "1", "--data", str(mnist_dir),
+               "--out", str(tmp_path), "--quiet",
+               "--model", '{"hidden": [16, 32, 32, 64], "d_hidden": [32, 16], "z_dim": 16}') == 0
+    out = capsys.readouterr().out
+    assert "finished:" in out and "(--seconds 1 was reached before step 938)" in out
+
+
+def test_the_cli_and_the_app_take_the_same_learning_rates(tmp_path):
+    from gan.app.limits import Limits
+    from gan.app.requests import TrainRequest
+    from gan.app.runs import app_recipe
+    from gan.commands import build_parser
+    from gan.commands.options import config_from_args
+    from gan.config import LR_RANGE
+    limits = Limits(1, 60, 100, 20, 2)
+    for lr, ok in ((LR_RANGE[0], True), (LR_RANGE[1], True), (LR_RANGE[0] / 2, False), (LR_RANGE[1] * 1.01, False)):
+        args = build_parser().parse_args(["train", "--preset", "dcgan", "--out", str(tmp_path), "--lr-g", str(lr)])
+        request = TrainRequest.filled("dcgan", lr_g=lr)
+        for make in (lambda: config_from_args(args), lambda: request.to_config(limits, app_recipe("dcgan"))):
+            if ok:
+                assert make().lr_g == lr
+            else:
+                with pytest.raises(ValueError, match="lr_g"):
+                    make()

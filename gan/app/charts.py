@@ -78,16 +78,17 @@ def status_line(run: Run, final: bool = False) -> str:
 
 
 COLLAPSE_BELOW = 8                      # fewer digits than this, among clear digits: a collapse warning
-DIGITS_FROM = 0.5                       # share of samples the classifier must read as a digit first
+DIGITS_FROM = 0.5                       # share of samples the classifier must read as one digit, and
+CRISP_FROM = 0.85                       # share of pixels clearly ink or background (real MNIST 0.92), first
 
 
 def quality_line(q: dict | None) -> str:
     if q is None:
         return f"Quality check every {QUALITY_EVERY} steps and at the end (FID on 500 samples)."
     head = f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; "
-    if q.get("confident", 1.0) < DIGITS_FROM:
-        return head + (f"no clear digits yet (the evaluator reads {q['confident']:.0%} of the samples as a digit), "
-                       "so the histogram says little so far")
+    if q.get("confident", 1.0) < DIGITS_FROM or q.get("crisp", 1.0) < CRISP_FROM:
+        return head + ("no clear digits yet (still grey fog or blobs), so the histogram says little so far: "
+                       "the digits it counts are the classifier's guesses")
     return (head + f"{q['modes']} of 10 digits present"
             + (" - **warning: digits are disappearing (mode collapse)**" if q["modes"] < COLLAPSE_BELOW else ""))
 
@@ -100,18 +101,15 @@ def class_histogram(q: dict | None):
     return pd_frame([{"digit": str(i), "share": float(h)} for i, h in enumerate(shares)], HIST_COLUMNS)
 
 
-SERIES_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d")
-
-
-def compare_update(runs: list[Run]):
-    """The Compare chart: every run's G loss, one colour per run. The browser draws only the
-    series it saw when it built the chart (its colour domain), so a frame with a new set of runs
-    also sends a new colour map, which makes it rebuild the chart with all of them."""
+def compare_update(runs: list[Run], sent: dict, final: bool):
+    """The Compare chart: every run's G loss, a line per run. A browser chart keeps the series it
+    saw when it was built (its colour domain) and ignores later ones, so each stream first hides
+    the chart and then shows it with the data: shown again, it is built anew with every run."""
+    if not final and not sent.get("compare hidden"):
+        sent["compare hidden"] = True
+        return Update(visible=False)
     frame = loss_frame(runs, keys=("g_loss",), series=lambda run, k: run.name)
-    if frame.empty:
-        return KEEP
-    names = list(dict.fromkeys(frame["series"]))
-    return Update(value=frame, color_map={n: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, n in enumerate(names)})
+    return Update(visible=True) if frame.empty else Update(value=frame, visible=True)
 
 
 def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | None = None) -> tuple:
@@ -131,7 +129,7 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
     if changed("history", len(run.history), PLOT_GAP):                # curves: a redraw a second is plenty
         plots = tuple(_or_keep(loss_frame([run], keys=k)) for k in (("d_loss", "g_loss"), ("d_real", "d_fake"),
                                                                         ("grad_norm_d", "grad_norm_g")))
-        compare = compare_update(list(session.runs.values()))
+        compare = compare_update(list(session.runs.values()), sent, final)
     else:
         plots, compare = (KEEP,) * 3, KEEP
     q = run.quality[-1] if run.quality else None

@@ -87,7 +87,7 @@ class ModelLibrary:
                 f"of real digits score; classifier score {m['classifier_score']:.2f}; precision {m['precision']:.2f}, "
                 f"recall {m['recall']:.2f}.")
         short = self.shortfalls(name)
-        return line + (f" Still being trained towards the model card's target ({', '.join(short)})." if short else
+        return line + (f" Still being trained towards the model card's target: {'; '.join(short)}." if short else
                        " Meets the model card's target.")
 
     def discriminator(self, name: str) -> tuple[torch.nn.Module, dict] | None:
