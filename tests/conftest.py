@@ -188,9 +188,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The real app (app.py) served on loopback, with short runs and two training slots."""
+    """The real app (app.py) served on loopback, with runs of at most a minute and two training slots."""
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    os.environ["GAN_MAX_RUN_SECONDS"] = "20"
+    os.environ["GAN_MAX_RUN_SECONDS"] = "60"      # the runs' own lengths end them, also on a slow machine
     os.environ["GAN_MAX_CONCURRENT_RUNS"] = "2"
     os.environ["GAN_MAX_UPLOAD_MB"] = "1"
     from gan.app.threads import process_threads, set_process_threads

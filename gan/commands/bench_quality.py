@@ -96,6 +96,11 @@ def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
     return ui_overhead(preset, steps, repeats)
 
 
+def _stream_rate(preset: str, seconds: float, repeats: int) -> dict:
+    from gan.commands.load import stream_rate       # starts the app: imports Gradio only when asked
+    return stream_rate(preset, seconds, repeats)
+
+
 def add_quality_benches(bs, emit) -> None:
     from gan.commands.options import add_train_options, config_from_args
     t = bs.add_parser("ttq", help="training seconds until FID <= R x floor (every training option applies)")
@@ -114,6 +119,12 @@ def add_quality_benches(bs, emit) -> None:
     ui.add_argument("--repeats", type=int, default=2)
     ui.add_argument("--json", action="store_true")
     ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps, a.repeats)]))
+    st = bs.add_parser("stream", help="seconds to a run's first live picture and new pictures a second, via the API")
+    st.add_argument("--preset", default="cgan")
+    st.add_argument("--seconds", type=float, default=8.0)
+    st.add_argument("--repeats", type=int, default=2)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(fn=lambda a: emit(a, [_stream_rate(a.preset, a.seconds, a.repeats)]))
     lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
     lat.add_argument("--weights", nargs="+", help="generator files (default: every shipped model)")
     lat.add_argument("--device", default="cpu")

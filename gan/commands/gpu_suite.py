@@ -22,7 +22,7 @@ that fails is reported and the rest go on):
 Output in DIR: report.json, report.md and bundle-N.tar (at most 15 MiB each: weights/,
 weights/discriminators/, weights/samples/, metrics.json, logs/). ``python -m gan adopt DIR``
 puts the generators that beat the shipped ones into weights/ (see weights/README.md).
-``--smoke --device cpu --budget-s 60`` runs the same path on tiny models (part of the tests).
+``--smoke --device cpu --budget-s 240`` runs the same path on tiny models (part of the tests).
 """
 from __future__ import annotations
 

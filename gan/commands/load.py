@@ -267,3 +267,35 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
     e, a = statistics.median(engine), statistics.median(app)
     return {"what": "ui overhead", "preset": preset, "steps": steps, "repeats": repeats, "engine_s": round(e, 2),
             "app_s": round(a, 2), "ui_adds_percent": round(100 * (a / e - 1), 1)}
+
+
+def stream_rate(preset: str = "cgan", seconds: float = 8.0, repeats: int = 2, log=print) -> dict:
+    """What a visitor who presses Start sees, measured at the API: seconds until the first picture
+    of the live grid, and new pictures a second after it (the app aims at <= 2 s and >= 2 a
+    second on 2 CPU cores). A benchmark, not a test: on a busy machine both get worse."""
+    from gradio_client import Client
+    args = TrainRequest.filled(preset, length_kind="seconds", length=seconds)
+    proc, url = start_server({})
+    firsts, rates = [], []
+    try:
+        wait_until_idle(proc.pid)
+        client = Client(url, verbose=False, download_files=False, ssl_verify=False)
+        client.predict(**api_call(dataclasses.replace(args, length=1)), api_name="/train")   # MNIST loaded once
+        for _ in range(repeats):
+            t0, seen = time.perf_counter(), []
+            for out in client.submit(**api_call(args), api_name="/train"):
+                grid = out[1]
+                key = grid.get("path") if isinstance(grid, dict) else grid
+                if key and (not seen or seen[-1][1] != key):
+                    seen.append((time.perf_counter() - t0, key))
+            firsts.append(seen[0][0])
+            span = seen[-1][0] - seen[0][0]
+            rates.append((len(seen) - 1) / span if span > 0 else 0.0)
+            log(f"first picture {firsts[-1]:.2f} s after Start, then {rates[-1]:.1f} new pictures a second")
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"what": "live stream", "preset": preset, "run_s": seconds, "repeats": repeats,
+            "first_picture_s": round(statistics.median(firsts), 2),
+            "pictures_per_s": round(statistics.median(rates), 2)}
