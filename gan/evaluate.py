@@ -65,7 +65,6 @@ def score_images(images_u8, n_ref: int = 10000, labels=None, pr: bool = True) ->
         "class_hist": [round(h, 4) for h in hist],
         "modes": metrics.modes_covered(hist),
         "kl_uniform": metrics.kl_to_uniform(hist),
-        "confident": metrics.confident_share(probs),
         "crisp": metrics.crisp_pixels(images_u8),
     }
     out["fid_ratio"] = out["fid"] / out["floor_fid"]
@@ -106,4 +105,4 @@ def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict
     labels = torch.arange(n) % 10 if model.conditional else None
     imgs = torch.from_numpy(model.generate(model.latents(seed, n), labels))
     s = score_images(imgs, pr=False)
-    return {k: s[k] for k in ("fid_ratio", "modes", "class_hist", "confident", "crisp")}
+    return {k: s[k] for k in ("fid_ratio", "modes", "class_hist", "crisp")}

@@ -50,12 +50,6 @@ def modes_covered(hist: list[float], threshold: float = 0.05) -> int:
     return sum(h >= threshold for h in hist)
 
 
-def confident_share(probs: torch.Tensor, threshold: float = 0.9) -> float:
-    """Share of samples the classifier reads as one digit with probability >= ``threshold``: low
-    while G still draws noise, so a short histogram then means "no digits yet", not collapse."""
-    return float((probs.max(dim=1).values >= threshold).float().mean())
-
-
 def crisp_pixels(images_u8: torch.Tensor, low: int = 32, high: int = 223) -> float:
     """Share of pixels that are clearly background or clearly ink (real MNIST: 0.92). An untrained
     G draws grey fog (~0.3), which the classifier can still read confidently as some digit."""

@@ -118,10 +118,3 @@ def test_crisp_pixels_counts_only_clear_ink_and_clear_background():
     assert crisp_pixels(img) == 4 / 8                       # 0, 31, 224, 255; the edges 32 and 223 are grey
     assert crisp_pixels(torch.full((3, 28, 28), 128, dtype=torch.uint8)) == 0.0
 
-
-def test_confident_share_counts_samples_at_or_above_the_threshold():
-    import torch
-    from gan.metrics import confident_share
-    probs = torch.tensor([[0.9, 0.1], [0.89, 0.11], [0.5, 0.5], [0.0, 1.0]])
-    assert confident_share(probs) == 0.5
-    assert confident_share(probs, threshold=0.5) == 1.0

@@ -77,17 +77,16 @@ def status_line(run: Run, final: bool = False) -> str:
     return status + "\n\n" + bar
 
 
-COLLAPSE_BELOW = 8                      # fewer digits than this, among clear digits: a collapse warning
-DIGITS_FROM = 0.5                       # share of samples the classifier must read as one digit, and
-CRISP_FROM = 0.85                       # share of pixels clearly ink or background (real MNIST 0.92), first
+COLLAPSE_BELOW = 8                      # fewer digits than this, once they are digits: a collapse warning
+CRISP_FROM = 0.85                       # digits, not fog: share of pixels clearly ink or background (MNIST 0.92)
 
 
 def quality_line(q: dict | None) -> str:
     if q is None:
         return f"Quality check every {QUALITY_EVERY} steps and at the end (FID on 500 samples)."
     head = f"Quick FID {q['fid_ratio']:.0f}x floor at step {q['step']}; "
-    if q.get("confident", 1.0) < DIGITS_FROM or q.get("crisp", 1.0) < CRISP_FROM:
-        return head + ("no clear digits yet (still grey fog or blobs), so the histogram says little so far: "
+    if q.get("crisp", 1.0) < CRISP_FROM:
+        return head + ("no clear digits yet (still grey fog), so the histogram says little so far: "
                        "the digits it counts are the classifier's guesses")
     return (head + f"{q['modes']} of 10 digits present"
             + (" - **warning: digits are disappearing (mode collapse)**" if q["modes"] < COLLAPSE_BELOW else ""))

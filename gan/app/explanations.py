@@ -43,6 +43,6 @@ the *vanishing gradient* of the original minimax loss; a sudden jump warns of di
 **Quick FID and the class histogram**: every 200 steps and at the end, 500 samples are scored;
 the histogram shows the share of each digit the classifier sees (ideal: 0.1 each). Bars
 vanishing one by one is mode collapse happening. While G still draws blobs, the classifier's
-guesses mean little: the quality line says "no clear digits yet" until half the samples read
-clearly as a digit, and only then warns of collapse.
+guesses mean little (it reads grey fog as some digit, often an 8): the quality line says "no clear
+digits yet" until the pictures are clear ink on a clear background, and only then warns of collapse.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class ModelLibrary:
         """The model list's entry, short enough for a phone: the name, what it is, how good it looks."""
         from gan.registry import get_preset
         try:
-            title = get_preset(name).description.split(":")[0]
+            title = re.sub(r" \(.*\)", "", get_preset(name).description.split(":")[0])   # "Keras DCGAN (Atienza)"
         except ValueError:
             return name
         m = self.metrics.get(name)
