@@ -71,11 +71,28 @@ def early_process(key: str, args: list[str], **kwargs) -> tuple[subprocess.Popen
 
 
 def finished(key: str, args: list[str], timeout: float, **kwargs) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of that process, started now if collection did not start it."""
+    """(exit code, stdout, stderr) of that process, started now if collection did not start it.
+    A test waiting on it has nothing else to do, so it stops being idle work from here on: beside
+    busy processes an idle one would otherwise never get a core."""
     proc, out, err = early_process(key, args, **kwargs)
+    hurry(proc.pid)
     proc.wait(timeout)
     out.seek(0), err.seek(0)
     return proc.returncode, out.read(), err.read()
+
+
+def hurry(pid: int) -> None:
+    """Every thread of ``pid`` back to the normal scheduling class at nice 0 (where permitted)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+        except (AttributeError, OSError):
+            pass
 
 
 def pytest_collection_finish(session):

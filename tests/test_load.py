@@ -8,7 +8,8 @@ from gan.commands.load import run_load
 
 @pytest.mark.slow
 def test_short_mixed_load_has_no_errors_and_respects_the_training_limit():
-    r = run_load(explorers=4, trainers=2, seconds=12, max_requests=2000, slots=1, run_seconds=4)
+    r = run_load(explorers=4, trainers=2, seconds=12, max_requests=2000, slots=1, run_seconds=4, min_renders=40,
+                 max_seconds=120)
     assert r["errors"] == 0, r["error_samples"]
     assert r["server_alive"]
     assert r["render_requests"] >= 40 and len(r["per_model"]) >= 3     # explorers were served while runs trained

@@ -1,5 +1,6 @@
 import math
 import threading
+import time
 
 import pytest
 import torch
@@ -142,6 +143,13 @@ def test_periodic_checkpoints_are_written(fake_digits, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Poll ``condition`` until it holds or ``timeout`` passes (a busy machine takes longer, never fails)."""
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+
+
 def test_run_control_pause_single_steps_and_lr(fake_digits):
     control = RunControl(poll=0.01)
     cfg = tiny_config("dcgan", steps=10**6, log_every=1)
@@ -154,16 +162,10 @@ def test_run_control_pause_single_steps_and_lr(fake_digits):
         control.request_step("d")
         control.request_step("g")
         control.set_lr(lr_g=1e-3)
-        for _ in range(200):
-            if trainer.d_step_count == 1 and trainer.step == 1:
-                break
-            threading.Event().wait(0.01)
+        wait_for(lambda: trainer.d_step_count == 1 and trainer.step == 1)
         assert (trainer.d_step_count, trainer.step) == (1, 1)
         control.resume()
-        for _ in range(3000):
-            if trainer.step >= 5:
-                break
-            threading.Event().wait(0.01)
+        wait_for(lambda: trainer.step >= 5)
     finally:
         control.stop()
         thread.join(10)
