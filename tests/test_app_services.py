@@ -188,7 +188,7 @@ def test_limits_from_env(monkeypatch):
 
 def test_app_recipe_is_lighter_on_a_cpu():
     cpu, gpu = runs.app_recipe("cgan", gpu=False), runs.app_recipe("cgan", gpu=True)
-    assert cpu.model == {"ngf": 32, "ndf": 32} and cpu.lr_g == cpu.lr_d == 1e-3 and cpu.ema == 0
+    assert cpu.model == {"ngf": 32, "ndf": 32} and cpu.lr_g == cpu.lr_d == 1e-3 and (cpu.ema, cpu.batch_size) == (0.995, 64)
     assert gpu.model == {} and gpu.lr_g == 2e-4 and gpu.ema == 0.999          # the preset's own recipe
     assert runs.app_recipe("vanilla", gpu=False) == runs.app_recipe("vanilla", gpu=True)
 

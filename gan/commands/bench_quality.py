@@ -1,4 +1,5 @@
-"""Time-to-quality and latency benchmarks (``python -m gan bench ttq|latency``)."""
+"""Time-to-quality, the visitor's 60-second run and latency benchmarks (``python -m gan bench
+ttq|visitor|latency|ui|stream``)."""
 from __future__ import annotations
 
 import statistics
@@ -55,6 +56,26 @@ def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: floa
             "warmup_seconds": round(warmup, 2), "target_ratio": fid_ratio, "seconds_to_target": state["hit"],
             "final_ratio": last[2] if last else None, "final_modes": last[3] if last else None,
             "curve": state["curve"]}
+
+
+def visitor_run(preset: str = "cgan", seconds: float = 60.0, log=print, data=None, **overrides) -> dict:
+    """The visitor's own run: the app's CPU recipe from scratch for ``seconds`` of training, then
+    the card's metrics of what the visitor ends with (10,000 samples, seed 12345)."""
+    from gan.app.runs import app_recipe
+    from gan.evaluate import evaluate
+    from gan.loop import train
+    from gan.sampling import from_trainer
+    cfg = app_recipe(preset, gpu=False)
+    cfg.steps, cfg.epochs, cfg.seconds, cfg.log_every, cfg.sample_every = None, None, seconds, 50, 10**9
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    cfg.validate()
+    result = train(cfg, data=data if data is not None else load_mnist("train"))
+    m = evaluate(from_trainer(result.trainer), n=10000, pr=False)
+    log(f"{preset}, {seconds:g} s: {result.trainer.step} steps, FID {m['fid_ratio']:.1f}x floor, {m['modes']} digits")
+    return {"what": "visitor run", "preset": preset, "seconds": seconds, "batch": cfg.batch_size, "ema": f"{cfg.ema:g}",
+            "lr_g": f"{cfg.lr_g:g}", "steps": result.trainer.step, "fid_ratio": round(m["fid_ratio"], 2), "modes": m["modes"],
+            "cgan_accuracy": round(m["cgan_accuracy"], 4) if "cgan_accuracy" in m else None}
 
 
 def _p50_p95(fn, repeats: int = 30) -> tuple[float, float]:
@@ -119,6 +140,14 @@ def add_quality_benches(bs, emit) -> None:
     ui.add_argument("--repeats", type=int, default=2)
     ui.add_argument("--json", action="store_true")
     ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps, a.repeats)]))
+    vr = bs.add_parser("visitor", help="the app's CPU recipe from scratch for 60 s: FID / floor and digits it ends with")
+    vr.add_argument("--preset", default="cgan")
+    vr.add_argument("--seconds", type=float, default=60.0)
+    vr.add_argument("--ema", type=float, help="override the recipe's EMA (recipe science)")
+    vr.add_argument("--batch", type=int, help="override the recipe's batch size")
+    vr.add_argument("--json", action="store_true")
+    vr.set_defaults(fn=lambda a: emit(a, [visitor_run(a.preset, a.seconds, **{k: v for k, v in (
+        ("ema", a.ema), ("batch_size", a.batch)) if v is not None})]))
     st = bs.add_parser("stream", help="seconds to a run's first live picture and new pictures a second, via the API")
     st.add_argument("--preset", default="cgan")
     st.add_argument("--seconds", type=float, default=8.0)

@@ -66,5 +66,7 @@ register(Preset(
     gpu_recipe={"batch_size": 256, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999},
     weights_recipe={"ema": 0.999},
     tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16, "embed_dim": 4},
-    cpu_recipe={"model": {"ngf": 32, "ndf": 32}, "lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.0, "batch_size": 128},
+    # the visitor's 60 s on 2 cores (bench visitor): batch 128, no EMA 10.8x floor; EMA 0.99 6.8x; EMA 0.995 and
+    # batch 64 (more, smaller steps) 5.6x, all ten digits
+    cpu_recipe={"model": {"ngf": 32, "ndf": 32}, "lr_g": 1e-3, "lr_d": 1e-3, "ema": 0.995, "batch_size": 64},
 ))
