@@ -117,6 +117,11 @@ def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
     return ui_overhead(preset, steps, repeats)
 
 
+def _slider(repeats: int) -> dict:
+    from gan.commands.load import slider_latency    # starts the app and a browser: imported only when asked
+    return slider_latency(repeats)
+
+
 def _stream_rate(preset: str, seconds: float, repeats: int) -> dict:
     from gan.commands.load import stream_rate       # starts the app: imports Gradio only when asked
     return stream_rate(preset, seconds, repeats)
@@ -148,6 +153,10 @@ def add_quality_benches(bs, emit) -> None:
     vr.add_argument("--json", action="store_true")
     vr.set_defaults(fn=lambda a: emit(a, [visitor_run(a.preset, a.seconds, **{k: v for k, v in (
         ("ema", a.ema), ("batch_size", a.batch)) if v is not None})]))
+    sl = bs.add_parser("slider", help="a slider's move to the new picture in Chromium, in ms")
+    sl.add_argument("--repeats", type=int, default=25)
+    sl.add_argument("--json", action="store_true")
+    sl.set_defaults(fn=lambda a: emit(a, [_slider(a.repeats)]))
     st = bs.add_parser("stream", help="seconds to a run's first live picture and new pictures a second, via the API")
     st.add_argument("--preset", default="cgan")
     st.add_argument("--seconds", type=float, default=8.0)

@@ -306,3 +306,46 @@ def stream_rate(preset: str = "cgan", seconds: float = 8.0, repeats: int = 2, lo
     return {"what": "live stream", "preset": preset, "run_s": seconds, "repeats": repeats,
             "first_picture_s": round(statistics.median(firsts), 2),
             "pictures_per_s": round(statistics.median(rates), 2)}
+
+
+SLIDER_TO_PICTURE_JS = """(v) => new Promise(res => {
+  const before = document.querySelector('#samples-grid img').src;
+  const input = document.querySelector('input[aria-label="number input for Direction 1"]');
+  const t0 = performance.now();
+  const seen = new MutationObserver(() => { const img = document.querySelector('#samples-grid img');
+    if (img && img.src !== before) { seen.disconnect(); img.decode().then(() => res(performance.now() - t0)); } });
+  seen.observe(document.querySelector('#samples-grid'), {subtree: true, attributes: true, childList: true});
+  input.value = v; input.dispatchEvent(new Event('input', {bubbles: true}));
+  setTimeout(() => res(null), 10000);
+})"""
+
+
+def slider_latency(repeats: int = 25, log=print) -> dict:
+    """Milliseconds from a slider's new value to the new picture decoded in the page (Debian's
+    Chromium through Playwright, timed inside the page; cgan, 50 digits): what a visitor feels."""
+    import shutil
+    from playwright.sync_api import sync_playwright
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise ValueError("bench slider needs Debian's chromium (apt-get install chromium)")
+    proc, url = start_server({})
+    try:
+        wait_until_idle(proc.pid)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.locator("#samples-grid img").first.wait_for(timeout=60000)
+            times = []
+            for i in range(repeats):
+                times.append(page.evaluate(SLIDER_TO_PICTURE_JS, f"{(i % 10) * 0.25 - 1.2:.2f}"))
+                page.wait_for_timeout(150)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    ok = sorted(t for t in times if t is not None)
+    log(f"slider to picture: p50 {statistics.median(ok):.0f} ms over {len(ok)} moves")
+    return {"what": "slider to picture", "moves": len(ok), "lost": repeats - len(ok),
+            "p50_ms": round(statistics.median(ok)), "p90_ms": round(ok[int(0.9 * (len(ok) - 1))]), "max_ms": round(ok[-1])}
