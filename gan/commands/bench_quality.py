@@ -139,12 +139,16 @@ def add_quality_benches(bs, emit) -> None:
     add_train_options(t)
     t.set_defaults(fn=lambda a: emit(a, [time_to_quality(config_from_args(a), a.fid_ratio, a.max_seconds,
                                                          a.eval_every, a.n_eval)]))
-    ui = bs.add_parser("ui", help="what the streamed app adds to a training run's wall time")
-    ui.add_argument("--preset", default="cgan")
-    ui.add_argument("--steps", type=int, default=600)
-    ui.add_argument("--repeats", type=int, default=2)
-    ui.add_argument("--json", action="store_true")
-    ui.set_defaults(fn=lambda a: emit(a, [_ui_overhead(a.preset, a.steps, a.repeats)]))
+    for name, help_text, (flag, kind, default), fn in (
+            ("ui", "what the streamed app adds to a training run's wall time", ("--steps", int, 600), _ui_overhead),
+            ("stream", "seconds to a run's first live picture and new pictures a second, via the API",
+             ("--seconds", float, 8.0), _stream_rate)):
+        app = bs.add_parser(name, help=help_text)
+        app.add_argument("--preset", default="cgan")
+        app.add_argument(flag, type=kind, default=default)
+        app.add_argument("--repeats", type=int, default=2)
+        app.add_argument("--json", action="store_true")
+        app.set_defaults(fn=lambda a, fn=fn, length=flag[2:]: emit(a, [fn(a.preset, getattr(a, length), a.repeats)]))
     vr = bs.add_parser("visitor", help="the app's CPU recipe from scratch for 60 s: FID / floor and digits it ends with")
     vr.add_argument("--preset", default="cgan")
     vr.add_argument("--seconds", type=float, default=60.0)
@@ -157,12 +161,6 @@ def add_quality_benches(bs, emit) -> None:
     sl.add_argument("--repeats", type=int, default=25)
     sl.add_argument("--json", action="store_true")
     sl.set_defaults(fn=lambda a: emit(a, [_slider(a.repeats)]))
-    st = bs.add_parser("stream", help="seconds to a run's first live picture and new pictures a second, via the API")
-    st.add_argument("--preset", default="cgan")
-    st.add_argument("--seconds", type=float, default=8.0)
-    st.add_argument("--repeats", type=int, default=2)
-    st.add_argument("--json", action="store_true")
-    st.set_defaults(fn=lambda a: emit(a, [_stream_rate(a.preset, a.seconds, a.repeats)]))
     lat = bs.add_parser("latency", help="render / slider / interpolation latency, p50 and p95")
     lat.add_argument("--weights", nargs="+", help="generator files (default: every shipped model)")
     lat.add_argument("--device", default="cpu")
