@@ -150,17 +150,19 @@ def trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, se
                                        "left": True})
                 continue
             try:
-                status = job.outputs()[-1][0] if job.outputs() else ""
+                outs = job.outputs()
+                status = outs[-1][0] if outs else ""
+                running = next((o[0] for o in reversed(outs) if "images/s" in str(o[0])), "")   # speed: while it ran
                 job.result()
             except Exception as e:  # noqa: BLE001
                 tally.error(f"train: {type(e).__name__}: {e}")
                 continue
-            m = re.search(r"Step (\d+), ([\d,]+) images/s, (\d+)s elapsed", status)
+            steps, speed = re.search(r"Step (\d+)", status), re.search(r"([\d,]+) images/s", running)
             t_start = t_start or t_end
             with tally.lock:
                 tally.runs.append({"queue_wait_s": t_start - t_submit, "start": t_start, "end": t_end,
-                                   "steps": int(m.group(1)) if m else 0,
-                                   "images_per_sec": float(m.group(2).replace(",", "")) if m else None,
+                                   "steps": int(steps.group(1)) if steps else 0,
+                                   "images_per_sec": float(speed.group(1).replace(",", "")) if speed else None,
                                    "finished": "finished" in status, "left": False})
         finally:
             client.close()

@@ -132,10 +132,11 @@ def _stats(ms: list[float]) -> dict:
 
 
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
-             slots: int | None = None, run_seconds: float = 15, profile: str = "mixed", min_renders: int = 0,
+             slots: int | None = None, run_seconds: float = 15, profile: str = "mixed", until=None,
              max_seconds: float | None = None) -> dict:
-    """The crowd for ``seconds``, and longer (up to ``max_seconds``) until ``min_renders`` renders
-    were answered: a slow machine takes longer to show the same traffic, instead of less of it."""
+    """The crowd for ``seconds``, and longer (up to ``max_seconds``) until ``until(tally)`` holds
+    (say, so many renders answered and a visitor who left mid-run): a slow machine then takes
+    longer to show the same traffic, instead of showing less of it."""
     from gan.app.library import ModelLibrary
     if profile not in ("mixed", "cgan50"):
         raise ValueError(f"--profile must be mixed or cgan50, got {profile!r}")
@@ -156,10 +157,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         cpu0 = _cpu_seconds(proc.pid), time.process_time()
         for t in threads:
             t.start()
-        def served() -> int:
-            return sum(len(v) for v in list(tally.latencies.values()))
-
-        while time.perf_counter() - t0 < seconds or (served() < min_renders and
+        while time.perf_counter() - t0 < seconds or (until is not None and not until(tally) and
                                                       time.perf_counter() - t0 < (max_seconds or seconds)):
             tally.memory.append((round(time.perf_counter() - t0, 1), round(_rss_mb(proc.pid), 1)))
             if proc.poll() is not None:
