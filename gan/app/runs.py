@@ -27,8 +27,9 @@ from gan.sampling import GeneratorModel, from_trainer, load_generator
 
 DEFAULT_TRAIN_PRESET = "cgan"
 QUALITY_EVERY = 200                     # steps between quick quality checks in the app
-STREAM_TIMEOUT = 3.0                    # seconds unread before a run's stream counts as abandoned (it is
-                                        # read at least every 0.6 s while its visitor watches)
+STREAM_TIMEOUT = 12.0                   # seconds unread before a run's stream counts as abandoned (it is
+                                        # read at least every 0.6 s while its visitor watches; on a server
+                                        # starved by busy processes 3 s aborted runs of visitors still there)
 
 
 def app_recipe(preset: str, gpu: bool | None = None) -> TrainConfig:
