@@ -22,6 +22,7 @@ from gan.checkpoint import atomic_write_bytes
 from gan.config import TrainConfig
 from gan.loop import resume_trainer, train
 from gan.registry import get_preset, goal_shortfalls
+from gan.shipping import better, install
 from gan.training import Trainer
 
 # the order of turns on a tie: the visibly broken first (a grid of 3s, missing digits, smears)
@@ -102,7 +103,6 @@ class Campaign:
 
     def shortfalls(self, t: Target) -> list[str]:
         """What the best file so far (ours or the shipped one) misses of the goal; [] = at goal."""
-        from gan.shipping import better
         best, shipped = self.entry(t)["best"], self.shipped(t)
         m = best if best and (shipped is None or better(best, shipped)) else shipped
         return goal_shortfalls(t.goal, m) if m else ["not measured"]
@@ -133,7 +133,6 @@ class Campaign:
         return check
 
     def check(self, t: Target, trainer: Trainer) -> dict:
-        from gan.shipping import better
         e, folder = self.entry(t), self.root / t.name
         candidate = folder / "candidate.safetensors"
         recipe = {"command": f"python -m gan campaign (target {t.name})", "device": "cpu (campaign, idle priority)",
@@ -153,7 +152,6 @@ class Campaign:
             words += " - best so far"
             shipped = self.shipped(t)
             if t.ship and self.install and (shipped is None or better(metrics, shipped)):
-                from gan.shipping import install
                 install(self.weights, t.name, folder / "best.safetensors", metrics, self.probe_steps, self.data)
                 e.setdefault("adopted", []).append(row)
                 words += f" - installed into {self.weights}"

@@ -4,8 +4,9 @@ regenerates the model card's table (weights/README.md) from it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from gan.checkpoint import atomic_write_bytes
 
 CARD_START, CARD_END = "<!-- metrics-table:start -->", "<!-- metrics-table:end -->"
 METRIC_KEYS = ("fid", "fid_ratio", "floor_fid", "classifier_score", "real_classifier_score", "modes", "kl_uniform",
@@ -65,10 +66,10 @@ def write_metrics(weights_dir: Path, name: str, entry: dict) -> None:
     path = weights_dir / "metrics.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[name] = entry
-    _atomic_write(path, json.dumps(data, indent=1) + "\n")
+    atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
     card = weights_dir / "README.md"
     if card.is_file():
-        _atomic_write(card, with_table(card.read_text(), data))
+        atomic_write_bytes(card, with_table(card.read_text(), data).encode())
 
 
 def with_table(card: str, data: dict) -> str:
@@ -95,9 +96,3 @@ def metrics_table(data: dict) -> str:
                      f"| {m['precision']:.2f} / {m['recall']:.2f} | {cond} | {goal_text} "
                      f"| {'yes' if not short else 'no: ' + ', '.join(short)} |")
     return "\n".join(lines) + "\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
