@@ -10,17 +10,24 @@ import gradio as gr
 
 from gan.app import explanations as say
 from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
+from gan.app.gradio_wiring import endpoint, name_refused_inputs, quiet_visitor_errors
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import gpu_duration, on_gpu
-from gan.app.gradio_wiring import endpoint, name_refused_inputs, quiet_visitor_errors
 from gan.app.page import CSS, JS
-from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest, fields_of
+from gan.app.requests import (
+    ControlRequest,
+    InterpolateRequest,
+    ProbeRequest,
+    RenderRequest,
+    TrainRequest,
+    fields_of,
+)
 from gan.app.runs import DEFAULT_TRAIN_PRESET
-from gan.explore import N_SLIDERS
-from gan.gallery import FAILURES
-from gan.losses import LOSSES
-from gan.registry import preset_names
+from gan.engine.losses import LOSSES
+from gan.inference.explore import N_SLIDERS
+from gan.models.gallery import FAILURES
+from gan.models.registry import preset_names
 
 PLAY = Playground().start()
 quiet_visitor_errors()                  # a visitor's mistake is one log line, not a traceback

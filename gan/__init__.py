@@ -3,11 +3,11 @@
     from gan import TrainConfig, train, load_generator
     result = train(TrainConfig.for_preset("dcgan", epochs=5))
 """
-from gan.config import TrainConfig
-from gan.loop import train
-from gan.registry import get_preset, preset_names
-from gan.sampling import GeneratorModel, load_generator
-from gan.training import Progress, Trainer, TrainResult
+from gan.engine.config import TrainConfig
+from gan.engine.loop import train
+from gan.engine.trainer import Progress, Trainer, TrainResult
+from gan.inference.sampling import GeneratorModel, load_generator
+from gan.models.registry import get_preset, preset_names
 
 __all__ = ["TrainConfig", "train", "get_preset", "preset_names", "GeneratorModel", "load_generator",
            "Progress", "Trainer", "TrainResult"]

@@ -22,7 +22,7 @@ SHARED_MNIST = Path(os.environ.get("GAN_MNIST_DIR", ROOT.parent / "shared" / "da
 
 # small architectures so every preset trains in milliseconds on a CPU (each preset's own tiny_model)
 def _tiny_models() -> dict:
-    from gan.registry import get_preset, preset_names
+    from gan.models.registry import get_preset, preset_names
     return {name: get_preset(name).tiny_model for name in preset_names()}
 
 
@@ -138,12 +138,12 @@ def mnist_dir():
 
 @pytest.fixture(scope="session")
 def mnist_test(mnist_dir):
-    from gan.data import load_mnist
+    from gan.engine.data import load_mnist
     return load_mnist("test", mnist_dir)
 
 
 def tiny_config(preset, **kw):
-    from gan.config import TrainConfig
+    from gan.engine.config import TrainConfig
     kw.setdefault("steps", 3)
     kw.setdefault("batch_size", 16)
     kw.setdefault("log_every", 1)
@@ -160,8 +160,8 @@ def tiny():
 
 @contextlib.contextmanager
 def registered_loss(*args, **kwargs):
-    """A ``gan.losses.Loss(*args, **kwargs)`` registered for the block's duration, then removed."""
-    from gan import losses
+    """A ``gan.engine.losses.Loss(*args, **kwargs)`` registered for the block's duration, then removed."""
+    from gan.engine import losses
     rec = losses.register_loss(losses.Loss(*args, **kwargs))
     try:
         yield rec
@@ -212,7 +212,7 @@ def server(tmp_path_factory):
     os.environ["GAN_MAX_UPLOAD_MB"] = "1"
     from gan.app.threads import process_threads, set_process_threads
     threads = process_threads()
-    import app                              # a CPU server sets one torch thread per request thread...
+    import app  # a CPU server sets one torch thread per request thread...
     set_process_threads(threads)            # ...the rest of this process's tests keep their cores
     app.PLAY.warm_up.join(timeout=120)      # steady state, as after a deployed app's start-up: timed runs don't share the CPU with it
     _, url, _ = app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(), quiet=True,

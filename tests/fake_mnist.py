@@ -2,7 +2,7 @@
 plus noise. Test support, kept out of the package (and out of its mutation run)."""
 import torch
 
-from gan.data import Digits
+from gan.engine.data import Digits
 
 
 def synthetic_digits(n: int = 512, seed: int = 0) -> Digits:

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan.app.requests import (
+    ControlRequest,
+    InterpolateRequest,
+    ProbeRequest,
+    TrainRequest,
+    api_call,
+    render_args,
+)
 from tests.conftest import open_browser
-from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
 
 
 def _img(path):

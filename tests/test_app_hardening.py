@@ -5,14 +5,19 @@ import re
 import time
 
 import httpx
-
 import numpy as np
 import pytest
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
+from gan.app.requests import (
+    ControlRequest,
+    ProbeRequest,
+    TrainRequest,
+    api_call,
+    render_args,
+)
 from tests.conftest import ROOT, new_client, release
 
 SLIDERS = [0.0] * 8
@@ -154,7 +159,7 @@ def _png(path, array):
 def test_renders_skip_the_queue_as_the_page_sends_them(server):
     """The page posts slider renders straight to /run/render (no queue round trips); that route
     answers the picture, and refuses a bad value by name like the queued API."""
-    from gan.commands.crowd import PageRenders
+    from gan.tools.crowd import PageRenders
     page = PageRenders(server[1])
     try:
         out = page.predict(**render_args("cgan", 1, 4, "all", False, *SLIDERS))

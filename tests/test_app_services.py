@@ -195,7 +195,8 @@ def test_app_recipe_is_lighter_on_a_cpu():
 
 def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
     import threading
-    from gan.explore import Explorer
+
+    from gan.inference.explore import Explorer
     ex = Explorer(library.get("dcgan")[0])
     fits, real = [], Explorer._fit_directions
     monkeypatch.setattr(Explorer, "_fit_directions", lambda self: fits.append(1) or real(self))
@@ -208,7 +209,7 @@ def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
 
 
 def test_a_finished_run_downloads_as_a_generator_file(fake_digits, tmp_path):
-    from gan.sampling import load_generator
+    from gan.inference.sampling import load_generator
     session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     run, thread = runs.start_run(session, tiny_config("cgan", steps=6), fake_digits)
     thread.join(30)
@@ -222,14 +223,14 @@ def test_a_run_frees_its_trainer_and_hands_the_pages_back_when_it_ends(fake_digi
     import weakref
     alive, calls = [], []
 
-    import gan.training
+    import gan.engine.trainer
 
-    class Tracked(gan.training.Trainer):
+    class Tracked(gan.engine.trainer.Trainer):
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             alive.append(weakref.ref(self))
 
-    monkeypatch.setattr(gan.training, "Trainer", Tracked)          # start_run imports it when it runs
+    monkeypatch.setattr(gan.engine.trainer, "Trainer", Tracked)          # start_run imports it when it runs
     monkeypatch.setattr(runs, "release_free_memory", lambda: calls.append([r() is not None for r in alive]))
     session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     run, thread = runs.start_run(session, tiny_config("dcgan", steps=3), fake_digits)
@@ -529,7 +530,7 @@ def test_without_mnist_a_visitor_gets_a_plain_sentence_and_the_log_the_details(l
                                                                               monkeypatch):
     from gan.app.handlers import Playground
     from gan.app.requests import TrainRequest
-    from gan.data import MNISTNotFound
+    from gan.engine.data import MNISTNotFound
     play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
 
     def missing(self):

@@ -1,17 +1,23 @@
-"""The CPU weights campaign (gan/campaign.py, gan/commands/campaign.py) on a tiny preset and fake
+"""The CPU weights campaign (gan/shipping/campaign.py, gan/commands/campaign.py) on a tiny preset and fake
 data: resumes, the goal check, installing only what beats the shipped file, status and curves."""
 import json
-import os
 import math
+import os
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from gan.campaign import Campaign, Target, default_targets, eta_hours, format_status
-from gan.checkpoint import read_tensors
-from gan.registry import get_preset, preset_names
+from gan.engine.checkpoint import read_tensors
+from gan.models.registry import get_preset, preset_names
+from gan.shipping.campaign import (
+    Campaign,
+    Target,
+    default_targets,
+    eta_hours,
+    format_status,
+)
 from tests.conftest import ROOT, TINY
 
 
@@ -42,8 +48,8 @@ def campaign(tmp_path, fake_digits, evaluate, targets=None, **kw):
 
 
 def test_a_resumed_campaign_trains_exactly_as_one_straight_run(tmp_path, fake_digits):
-    from gan.loop import train
-    from gan.training import Trainer
+    from gan.engine.loop import train
+    from gan.engine.trainer import Trainer
     c = campaign(tmp_path, fake_digits, scores(50, 40), install=False)
     c.turn(c.targets[0])
     again = campaign(tmp_path, fake_digits, scores(30), install=False)      # a new process: state from disk

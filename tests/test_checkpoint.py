@@ -6,7 +6,7 @@ import zipfile
 import pytest
 import torch
 
-from gan.checkpoint import read_tensors, save_tensors
+from gan.engine.checkpoint import read_tensors, save_tensors
 from tests.conftest import tiny_config
 
 
@@ -37,8 +37,9 @@ def test_pickles_and_torch_save_zips_are_refused(tmp_path, kind):
 
 def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, tmp_path):
     from conftest import tiny_config
-    from gan.checkpoint import GENERATOR_FORMAT
-    from gan.loop import train
+
+    from gan.engine.checkpoint import GENERATOR_FORMAT
+    from gan.engine.loop import train
     t = train(tiny_config("cgan", steps=3), data=fake_digits).trainer
     t.export_generator(tmp_path / "g.safetensors", extra={"recipe": {"command": "x"}})
     tensors, meta = read_tensors(tmp_path / "g.safetensors")
@@ -58,8 +59,8 @@ def test_a_generator_export_records_what_rebuilds_and_describes_it(fake_digits, 
 def test_a_checkpoint_saves_and_resumes_with_learning_rates_held_as_device_tensors(fake_digits, tmp_path):
     """A CUDA-graph step keeps each optimizer's lr (and a capturable Adam's betas) as tensors, so the
     graph reads changes in place; the checkpoint's JSON must hold their values, and a resume gets them."""
-    from gan.loop import resume_trainer
-    from gan.training import Trainer
+    from gan.engine.loop import resume_trainer
+    from gan.engine.trainer import Trainer
     cfg = tiny_config("dcgan", device="cpu")
     t = Trainer(cfg, fake_digits)
     t.train_step()
@@ -82,7 +83,8 @@ def test_a_write_makes_missing_folders_keeps_its_temporary_beside_the_file_and_l
     (so the final rename is atomic and never crosses file systems), and the result is 0644."""
     import stat
     import tempfile
-    from gan.checkpoint import atomic_write_bytes
+
+    from gan.engine.checkpoint import atomic_write_bytes
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-system-temp-here"))
     target = tmp_path / "runs" / "a" / "b" / "weights.safetensors"
     atomic_write_bytes(target, b"first")
@@ -97,10 +99,11 @@ def test_a_killed_writers_temporary_file_is_removed_by_the_next_write(tmp_path):
     import os
     import subprocess
     import sys
-    from gan.checkpoint import atomic_write_bytes
+
+    from gan.engine.checkpoint import atomic_write_bytes
     from tests.conftest import ROOT
     target = tmp_path / "checkpoint.safetensors"
-    code = ("import os, sys\nfrom gan import checkpoint\nos.fsync = lambda fd: os._exit(3)\n"
+    code = ("import os, sys\nfrom gan.engine import checkpoint\nos.fsync = lambda fd: os._exit(3)\n"
             "checkpoint.atomic_write_bytes(sys.argv[1], b'half')")
     p = subprocess.run([sys.executable, "-c", code, str(target)], cwd=ROOT, timeout=120,
                        env=os.environ | {"OMP_NUM_THREADS": "1"})

@@ -36,7 +36,7 @@ def test_a_seconds_run_says_which_mnist_and_shows_time_left(mnist_dir, tmp_path,
 
 def test_list(capsys):
     from gan.app.runs import DEFAULT_TRAIN_PRESET
-    from gan.registry import preset_names
+    from gan.models.registry import preset_names
     assert run("list") == 0
     out = capsys.readouterr().out
     marked = [line.split()[1] for line in out.splitlines() if line.startswith("* ")]
@@ -63,7 +63,7 @@ def test_resume_continues_from_the_checkpoint(trained, mnist_dir, tmp_path):
 
 def test_resuming_a_finished_run_exports_it_without_training(trained, mnist_dir, tmp_path):
     """A run killed at a checkpoint can be exported later: same --steps, nothing left to train."""
-    from gan.checkpoint import read_tensors
+    from gan.engine.checkpoint import read_tensors
     assert run("train", "--preset", "dcgan", "--steps", "30", "--out", str(tmp_path), "--data", str(mnist_dir),
                "--resume", str(trained / "checkpoint.safetensors"), "--export", str(tmp_path / "g.safetensors")) == 0
     assert json.loads((tmp_path / "checkpoint.json").read_text())["step"] == 30
@@ -87,6 +87,7 @@ def test_sample_npy_and_png(trained, tmp_path):
 
 def test_eval_write_metrics_records_the_file_and_rewrites_the_card(trained, tmp_path, capsys):
     import shutil
+
     from gan.commands.evaluate import CARD_END, CARD_START
     weights = tmp_path / "dcgan.safetensors"
     shutil.copy(trained / "g16.safetensors", weights)
@@ -117,7 +118,7 @@ def test_eval_prints_an_aligned_table(trained, capsys):
 def test_shipped_cgan_digit_sampling(tmp_path):
     assert run("sample", "--weights", str(ROOT / "weights" / "cgan.safetensors"), "--n", "5", "--digit", "4",
                "--out", str(tmp_path / "four.npy")) == 0
-    from gan.classifier import embed
+    from gan.evaluation.classifier import embed
     _, probs = embed(np.load(tmp_path / "four.npy"))
     assert (probs.argmax(1) == 4).all()
 
@@ -165,7 +166,7 @@ def test_malformed_option_values_say_what_they_should_look_like(flag, value, mes
 
 
 def test_gallery_takes_a_name_or_all_and_refuses_both(capsys):
-    from gan.gallery import FAILURES
+    from gan.models.gallery import FAILURES
     assert main(["gallery"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()] == [f.name for f in FAILURES]
     assert main(["gallery", "mode-collapse", "--all"]) == 2
@@ -196,7 +197,7 @@ def test_the_cli_and_the_app_take_the_same_learning_rates(tmp_path):
     from gan.app.runs import app_recipe
     from gan.commands import build_parser
     from gan.commands.options import config_from_args
-    from gan.config import LR_RANGE
+    from gan.engine.config import LR_RANGE
     limits = Limits(1, 60, 100, 20, 2)
     for lr, ok in ((LR_RANGE[0], True), (LR_RANGE[1], True), (LR_RANGE[0] / 2, False), (LR_RANGE[1] * 1.01, False)):
         args = build_parser().parse_args(["train", "--preset", "dcgan", "--out", str(tmp_path), "--lr-g", str(lr)])

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from gan.config import TrainConfig
+from gan.engine.config import TrainConfig
 
 
 def test_a_config_read_back_from_a_checkpoints_json_is_the_same_config():

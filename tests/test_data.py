@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from gan import data
+from gan.engine import data
 from tests import fake_mnist
 
 
@@ -186,7 +186,7 @@ def test_mnist_is_searched_in_the_users_dir_then_the_environments_then_the_usual
     """A relative usual place is tried from the working directory and from the project; a home
     one (~) only as itself; nothing twice, nothing made up."""
     from pathlib import Path
-    repo = Path(data.__file__).resolve().parent.parent
+    repo = Path(data.__file__).resolve().parents[2]                  # gan/engine/data.py -> the repository
     monkeypatch.setattr(data, "DEFAULT_DIRS", ("data/mnist", "~/.cache/mnist"))
     monkeypatch.setenv("GAN_MNIST_DIR", "/env/mnist")
     assert data.candidate_dirs("/mine") == ["/mine", "/env/mnist", "data/mnist", str(repo / "data/mnist"), "~/.cache/mnist"]

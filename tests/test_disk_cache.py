@@ -3,9 +3,9 @@ not what the caller expects; a shipped model's slider directions are one such re
 import pytest
 import torch
 
-from gan import disk_cache
-from gan.explore import Explorer
-from gan.sampling import load_generator
+from gan.evaluation import disk_cache
+from gan.inference.explore import Explorer
+from gan.inference.sampling import load_generator
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_damaged_or_unexpected_file_is_recomputed_and_replaced(cache, damage):
     elif damage == "garbage":
         path.write_bytes(b"\x80\x04not safetensors")
     else:
-        from gan.checkpoint import save_tensors
+        from gan.engine.checkpoint import save_tensors
         save_tensors(path, {"x": torch.zeros(5)}, {"note": "v"})
     value = disk_cache.cached("thing", b"key", lambda: _entry(7.0), _check)
     assert torch.equal(value[0], torch.full((3,), 7.0))
@@ -75,7 +75,7 @@ def test_a_fresh_machine_reads_the_shipped_fits_and_they_match_the_shipped_files
     """weights/directions.safetensors holds every shipped model's fit, keyed by its weights (a
     changed file needs `gan adopt` or `write_directions`); a fresh cache reads it, never fits."""
     from gan.app.library import ModelLibrary
-    from gan.explore import shipped_directions
+    from gan.inference.explore import shipped_directions
     fresh = load_generator("weights/one-digit.safetensors")
     fitted_here = Explorer(fresh).pca_directions
     monkeypatch.setattr(Explorer, "_fit_directions", lambda self: pytest.fail("fitted on a fresh machine"))

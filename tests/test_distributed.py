@@ -1,4 +1,4 @@
-"""Training on several processes (gan/distributed.py), on a CPU with gloo: two ranks stay
+"""Training on several processes (gan/engine/distributed.py), on a CPU with gloo: two ranks stay
 identical, see different samples, equal one process with twice the batch, and a run that loses
 a rank ends with a clear error, an intact checkpoint and a resume that completes it."""
 import json
@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
-
 from conftest import ROOT, TINY, free_port, tiny_config
-from gan import distributed
-from gan.checkpoint import read_tensors
-from gan.config import TrainConfig
+
+from gan.engine import distributed
+from gan.engine.checkpoint import read_tensors
+from gan.engine.config import TrainConfig
+from gan.engine.distributed import SINGLE, World
+from gan.engine.loop import train
+from gan.engine.trainer import Trainer
 from tests.fake_mnist import synthetic_digits
-from gan.distributed import SINGLE, World
-from gan.loop import train
-from gan.training import Trainer
 
 STEPS, BATCH = 6, 16
 PRESETS = ("one-digit", "dcgan", "wgan-gp")   # no BatchNorm (dropout off); BatchNorm; a gradient penalty

@@ -3,7 +3,7 @@ read from a cache file by every later process; an unreadable cache is recomputed
 import pytest
 import torch
 
-from gan import evaluate
+from gan.evaluation import evaluate
 from tests.conftest import SHARED_MNIST
 
 N = 300
@@ -40,7 +40,7 @@ def test_another_classifier_gets_its_own_cache_entry(cache, tmp_path):
     other.write_bytes(evaluate.DEFAULT_WEIGHTS.read_bytes())
     _fresh(classifier_path=str(other))                   # same bytes: the same entry
     assert len(list(cache.glob("reference-*"))) == 1
-    from gan.checkpoint import read_tensors, save_tensors
+    from gan.engine.checkpoint import read_tensors, save_tensors
     tensors, meta = read_tensors(other)
     tensors = {k: v + 0.01 if v.is_floating_point() else v for k, v in tensors.items()}
     save_tensors(other, tensors, meta)
@@ -57,12 +57,12 @@ def test_a_damaged_cache_file_is_recomputed_and_replaced(cache, damage):
     elif damage == "garbage":
         path.write_bytes(b"\x80\x04not a safetensors file")
     else:
-        from gan.checkpoint import read_tensors, save_tensors
+        from gan.engine.checkpoint import read_tensors, save_tensors
         tensors, meta = read_tensors(path)
         save_tensors(path, {k: v for k, v in tensors.items() if k != "train_feats"}, meta)
     again = _fresh()
     assert torch.equal(again["feats"], good["feats"]) and again["floor_fid"] == good["floor_fid"]
-    from gan.checkpoint import read_tensors
+    from gan.engine.checkpoint import read_tensors
     assert evaluate._as_reference(read_tensors(path))["feats"].shape == (N, 128)   # rewritten whole
 
 

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from gan.app import pictures, runs
 from gan.app import limits as app_limits
-from gan.checkpoint import read_tensors, save_tensors
-from gan.training import Trainer
+from gan.app import pictures, runs
+from gan.engine.checkpoint import read_tensors, save_tensors
+from gan.engine.trainer import Trainer
 from tests.conftest import ROOT, tiny_config
 
 
@@ -79,7 +79,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(monkeypatch, tmp_p
 
 WRITER = """
 import sys, torch
-from gan.checkpoint import save_tensors
+from gan.engine.checkpoint import save_tensors
 i = 0
 while True:
     i += 1

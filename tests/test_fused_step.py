@@ -4,7 +4,7 @@ itself is covered by the GPU tests (``-m gpu``) and ``python -m gan gpu-suite``.
 import pytest
 import torch
 
-from gan.training import Trainer
+from gan.engine.trainer import Trainer
 from tests.conftest import tiny_config
 
 
@@ -34,7 +34,7 @@ def test_fused_step_matches_the_eager_step(fake_digits, preset, extra):
     for _ in range(4 * fused.cfg.d_steps):
         idx = torch.randint(0, len(fake_digits), (16,), generator=gen)
         x, _ = fused.next_batch()                                  # the right range and layout
-        from gan.pixels import from_pixels
+        from gan.engine.pixels import from_pixels
         x = from_pixels(fake_digits.images[idx], fused.mcfg.output)
         y = fake_digits.labels[idx] if fused.conditional else None
         batches.append((x, y, torch.randn(16, fused.mcfg.z_dim, generator=gen)))

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from gan.fused_upsample import UpsampleConv, fuse_upsample_convs
+from gan.models.fused_upsample import UpsampleConv, fuse_upsample_convs
 
 
 @pytest.mark.parametrize("conv_cls", [nn.Conv2d, nn.ConvTranspose2d])
@@ -55,7 +55,7 @@ def test_new_weights_are_used_after_loading_them():
 
 
 def test_the_shipped_keras_dcgan_is_fused_and_draws_the_same_digits():
-    from gan.sampling import load_generator, load_network
+    from gan.inference.sampling import load_generator, load_network
     model = load_generator("weights/keras-dcgan.safetensors")
     assert sum(isinstance(m, UpsampleConv) for m in model.G.modules()) == 2
     plain, _, _ = load_network("weights/keras-dcgan.safetensors", "G")

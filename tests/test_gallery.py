@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gan.gallery import FAILURES, case_config
+from gan.models.gallery import FAILURES, case_config
 from tests.conftest import ROOT, SHARED_MNIST, early_process, finished
 
 ENV = os.environ | {"OMP_NUM_THREADS": "1"}
@@ -69,7 +69,7 @@ def test_the_apps_mode_collapse_fix_keeps_the_digits_the_failure_loses(mnist_dir
     from gan.app.handlers import Playground
     from gan.app.limits import Limits
     from gan.app.requests import TrainRequest, fields_of
-    from gan.data import load_mnist
+    from gan.engine.data import load_mnist
     play = Playground(limits=Limits(1, 120, 100, 20, 4), tmp=tmp_path)
     play.mnist = load_mnist("train", mnist_dir)
     modes = {}

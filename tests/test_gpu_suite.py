@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from gan.registry import preset_names
+from gan.models.registry import preset_names
 from tests.conftest import ROOT
 
 BUDGET = 240      # the smoke run's work is fixed (tiny models, 2 s runs): it takes ~40 s on a quiet 2-core machine
@@ -58,15 +58,18 @@ def test_its_output_is_adopted_with_one_command(suite, tmp_path):
     name = evaluated[0]
     assert after[name]["steps"] != before[name]["steps"] and after[name]["train_command"] != before[name]["train_command"]
     assert f"| `{name}` |" in (weights / "README.md").read_text()
-    from gan.sampling import load_generator
+    from gan.inference.sampling import load_generator
     adopted = load_generator(weights / f"{name}.safetensors")
     assert adopted.preset == name
-    from gan.explore import Explorer, shipped_directions                   # its slider fit ships with it
+    from gan.inference.explore import (  # its slider fit ships with it
+        Explorer,
+        shipped_directions,
+    )
     assert shipped_directions(weights / "directions.safetensors", Explorer(adopted).cache_key()) is not None
 
 
 def test_a_slot_is_the_longest_equal_share_that_ends_in_time():
-    from gan.commands.gpu_suite import slot_seconds
+    from gan.tools.gpu_suite import slot_seconds
     assert slot_seconds(300, [0, 0], waiting=8, allowance=25) == pytest.approx(300 / 4 - 25)
     assert slot_seconds(300, [0, 0], waiting=1, allowance=25) == pytest.approx(275)
     assert slot_seconds(300, [0, 150], waiting=3, allowance=25) == pytest.approx(125)    # two here, one there
@@ -80,7 +83,8 @@ def test_scheduled_runs_end_inside_the_part_and_early_stops_hand_their_time_on(s
     """The suite's scheduling, simulated: runs start on the slot free first; some stop at their goal
     early. Every run ends by the deadline, and no run after an early stop gets less than before it."""
     import random
-    from gan.commands.gpu_suite import slot_seconds
+
+    from gan.tools.gpu_suite import slot_seconds
     rnd, limit, conc, allowance, n = random.Random(seed), 300.0, 2, 25.0, 8
     slots = [0.0] * conc                         # when each slot frees (actually)
     planned = [0.0] * conc                       # when each slot frees (as planned at its start)
@@ -101,9 +105,9 @@ def test_scheduled_runs_end_inside_the_part_and_early_stops_hand_their_time_on(s
 def test_every_presets_gpu_command_is_a_valid_run_of_its_gpu_recipe(preset, tmp_path):
     """What the suite would start on a GPU, parsed as the train command parses it."""
     from gan.commands import build_parser
-    from gan.commands.gpu_suite import VARIANTS, train_command
     from gan.commands.options import config_from_args
-    from gan.registry import get_preset
+    from gan.models.registry import get_preset
+    from gan.tools.gpu_suite import VARIANTS, train_command
     runs = [(preset, [])] + [(p, extra) for p, extra in VARIANTS.values() if p == preset]
     for name, extra in runs:
         cmd = train_command(name, 123, "cuda", False, tmp_path) + extra

@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn as nn
 
-from gan import int8_render
-from gan.fused_upsample import UpsampleConv, fuse_upsample_convs
-from gan.int8_render import Int8Conv, as_conv, attach_int8, int8_generator
-from gan.registry import get_preset, model_config_from_dict
-from gan.sampling import GeneratorModel
+from gan.inference import int8_render
+from gan.inference.int8_render import Int8Conv, as_conv, attach_int8, int8_generator
+from gan.inference.sampling import GeneratorModel
+from gan.models.fused_upsample import UpsampleConv, fuse_upsample_convs
+from gan.models.registry import get_preset, model_config_from_dict
 
 needs_vnni = pytest.mark.skipif(not int8_render.cpu_has_vnni(), reason="int8 kernels need VNNI")
 

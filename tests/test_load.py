@@ -3,7 +3,7 @@ the app as users start it, in its own process, under concurrent gradio_client vi
 mixed profile (every shipped model, 1-100 digits, bad values, a trainer who leaves mid-run)."""
 import pytest
 
-from gan.commands.load import run_load
+from gan.tools.load import run_load
 
 
 @pytest.mark.slow
@@ -28,7 +28,7 @@ def test_short_mixed_load_has_no_errors_and_respects_the_training_limit():
 
 
 def test_memory_growth_is_the_trend_not_the_swing():
-    from gan.commands.load import memory_second_half
+    from gan.tools.load import memory_second_half
     swings = [(60 + 2 * i, 1200 - 60 * (i % 8 == 7)) for i in range(31)]      # a drop every 16 s, no trend
     leaks = [(60 + 2 * i, 1000 + 3 * i) for i in range(31)]                    # +3 MB every 2 s
     assert abs(memory_second_half(swings)["memory_mb_second_half_growth"]) < 10

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from gan import losses
+from gan.engine import losses
 from tests.conftest import registered_loss
 
 
@@ -61,8 +61,8 @@ def test_every_loss_has_both_halves_and_gives_gradients(name):
 def test_the_engine_reads_the_loss_record_not_its_name(fake_digits):
     """A newly registered loss with a penalty trains without any engine edit, and the penalty
     is applied (its calls are counted)."""
-    from gan.config import TrainConfig
-    from gan.training import Trainer
+    from gan.engine.config import TrainConfig
+    from gan.engine.trainer import Trainer
     from tests.conftest import TINY
     calls = []
 

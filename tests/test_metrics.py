@@ -2,14 +2,14 @@
 import pytest
 import torch
 
-from gan import metrics
-from gan.classifier import accuracy, embed, load_classifier
+from gan.evaluation import metrics
+from gan.evaluation.classifier import accuracy, embed, load_classifier
 
 
 @pytest.fixture(scope="module")
 def feats(mnist_dir):
-    from gan.data import load_mnist
-    from gan.evaluate import reference
+    from gan.engine.data import load_mnist
+    from gan.evaluation.evaluate import reference
     test = load_mnist("test", mnist_dir)
     clf = load_classifier()
     ref = reference(10000, data_dir=str(mnist_dir))      # the evaluator's own features (cached for the session)
@@ -24,10 +24,10 @@ def feats(mnist_dir):
 
 
 def test_classifier_accuracy_is_at_least_99_percent(feats, mnist_dir):
-    from gan.evaluate import reference
+    from gan.evaluation.evaluate import reference
     ref = reference(10000, data_dir=str(mnist_dir))
     assert (ref["probs"].argmax(1) == ref["labels"]).double().mean() >= 0.99          # all 10,000 test digits
-    from gan.data import Digits
+    from gan.engine.data import Digits
     test = feats["test_data"]
     first = Digits(test.images[:2000], test.labels[:2000])
     assert accuracy(load_classifier(), first) == pytest.approx(
@@ -113,7 +113,8 @@ def test_the_classifier_score_of_confident_predictions_with_a_missing_digit():
 
 def test_crisp_pixels_counts_only_clear_ink_and_clear_background():
     import torch
-    from gan.metrics import crisp_pixels
+
+    from gan.evaluation.metrics import crisp_pixels
     img = torch.tensor([[0, 31, 32, 128], [223, 224, 255, 100]], dtype=torch.uint8)
     assert crisp_pixels(img) == 4 / 8                       # 0, 31, 224, 255; the edges 32 and 223 are grey
     assert crisp_pixels(torch.full((3, 28, 28), 128, dtype=torch.uint8)) == 0.0

@@ -1,8 +1,8 @@
 """The model diagram is read from the networks themselves: shapes, order and parameter counts."""
 import pytest
 
-from gan.model_summary import describe, markdown, model_markdown
-from gan.registry import get_preset, preset_names
+from gan.models.model_summary import describe, markdown, model_markdown
+from gan.models.registry import get_preset, preset_names
 from tests.conftest import TINY
 
 

@@ -3,11 +3,11 @@ Each test names the bug it catches; each checks what a user would see, not how i
 import numpy as np
 import pytest
 import torch
-
 from conftest import TINY, tiny_config
-from gan.config import TrainConfig
-from gan.loop import train
-from gan.training import Trainer
+
+from gan.engine.config import TrainConfig
+from gan.engine.loop import train
+from gan.engine.trainer import Trainer
 
 
 def _params(net) -> dict[str, torch.Tensor]:
@@ -64,7 +64,7 @@ def test_real_images_reach_d_in_the_generators_range(preset, lo, hi, fake_digits
 
 def test_a_digit_under_five_percent_is_not_a_mode():
     """Bug: the mode counter's 5 % threshold changed (e.g. to 0.5 %)."""
-    from gan.metrics import modes_covered
+    from gan.evaluation.metrics import modes_covered
     hist = [0.3, 0.3, 0.3, 0.04, 0.03, 0.02, 0.01, 0.0, 0.0, 0.0]
     assert modes_covered(hist) == 3
     assert modes_covered([0.05] * 2 + [0.9] + [0.0] * 7) == 3
@@ -72,7 +72,7 @@ def test_a_digit_under_five_percent_is_not_a_mode():
 
 def test_mnist_with_wrong_label_counts_is_refused():
     """Bug: MNIST's label-count check disabled (a wrong or tampered file loads silently)."""
-    from gan.data import LABEL_COUNTS, check
+    from gan.engine.data import LABEL_COUNTS, check
     n = sum(LABEL_COUNTS["test"])
     labels = np.repeat(np.arange(10), [c for c in LABEL_COUNTS["test"]])
     check(np.zeros((n, 28, 28), np.uint8), labels, "test", "fine")
@@ -86,8 +86,8 @@ def test_the_server_caps_digits_per_request(fake_digits):
     bounds hide it in the browser; the API does not)."""
     from gan.app import pictures
     from gan.app.limits import Limits
-    from gan.explore import Explorer
-    from gan.sampling import from_trainer
+    from gan.inference.explore import Explorer
+    from gan.inference.sampling import from_trainer
     ex = Explorer(from_trainer(train(tiny_config("cgan", steps=1), data=fake_digits).trainer))
     for cap in (12, 30):
         limits = Limits(max_samples=cap, max_run_seconds=10, max_upload_mb=1, max_runs_per_session=1,
@@ -162,7 +162,7 @@ def test_a_state_without_an_ema_loads_into_a_trainer_with_one(fake_digits):
 
 def test_a_gpu_checkpoint_resumes_on_a_cpu(fake_digits, tmp_path):
     """A checkpoint written on a GPU holds the CUDA generator state; a CPU resume must skip it."""
-    from gan import checkpoint as ckpt
+    from gan.engine import checkpoint as ckpt
     t = train(tiny_config("dcgan", steps=2), data=fake_digits).trainer
     tensors, meta = t.state_tensors()
     tensors["rng.cuda"] = torch.zeros(16, dtype=torch.uint8)
@@ -186,7 +186,7 @@ def test_rolling_back_restores_the_ema_too(fake_digits):
                                            ("--z-dist", ("normal", "uniform"))])
 def test_cli_choices_take_every_valid_value_and_list_them_for_a_wrong_one(flag, choices, tmp_path, capsys):
     from gan.commands import build_parser
-    from gan.losses import LOSSES
+    from gan.engine.losses import LOSSES
     choices = choices or tuple(LOSSES)
     base = ["train", "--preset", "dcgan", "--out", str(tmp_path)]
     for value in choices:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from gan.training import Trainer
+from gan.engine.trainer import Trainer
 from tests.conftest import tiny_config
 
 
@@ -34,7 +34,7 @@ def test_bf16_autocast_step_matches_fp32_losses(fake_digits):
 
 @pytest.mark.parametrize("native", [True, False])
 def test_amp_default_follows_the_cpu(fake_digits, monkeypatch, native):
-    import gan.training
-    monkeypatch.setattr(gan.training, "cpu_has_native_bf16", lambda: native)
+    import gan.engine.trainer
+    monkeypatch.setattr(gan.engine.trainer, "cpu_has_native_bf16", lambda: native)
     assert Trainer(tiny_config("dcgan"), fake_digits).amp is native
     assert Trainer(tiny_config("dcgan", amp=not native), fake_digits).amp is (not native)

@@ -1,7 +1,7 @@
 """Pixels <-> generator outputs: the two ends map exactly, in the dtype asked for, both ways."""
 import torch
 
-from gan.pixels import from_pixels, to_pixels
+from gan.engine.pixels import from_pixels, to_pixels
 
 
 def test_the_full_pixel_range_maps_onto_each_output_range_and_back():

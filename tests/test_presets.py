@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from gan.loop import train
-from gan.registry import get_preset, preset_names
+from gan.engine.loop import train
+from gan.models.registry import get_preset, preset_names
 from tests.conftest import tiny_config
 
 CLASSICS = {"vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"}
@@ -57,7 +57,7 @@ def test_faithful_architectures():
 @pytest.mark.parametrize("name", PRESETS)
 def test_each_preset_trains_a_few_steps(name, fake_digits):
     cfg = tiny_config(name, steps=3)
-    from gan.training import Trainer
+    from gan.engine.trainer import Trainer
     trainer = Trainer(cfg, fake_digits)
     before = {k: v.clone() for k, v in trainer.G.state_dict().items() if v.is_floating_point()}
     result = train(cfg, trainer=trainer)
@@ -70,7 +70,7 @@ def test_each_preset_trains_a_few_steps(name, fake_digits):
 
 
 def test_cs231n_pretrains_discriminator_first(fake_digits):
-    from gan.training import Trainer
+    from gan.engine.trainer import Trainer
     cfg = tiny_config("cs231n", steps=2, d_pretrain_steps=5)
     trainer = Trainer(cfg, fake_digits)
     g_before = [p.clone() for p in trainer.G.parameters()]
@@ -83,14 +83,14 @@ def test_cs231n_pretrains_discriminator_first(fake_digits):
 
 
 def test_wgan_gp_runs_n_critic_steps(fake_digits):
-    from gan.training import Trainer
+    from gan.engine.trainer import Trainer
     trainer = Trainer(tiny_config("wgan-gp", d_steps=5), fake_digits)
     trainer.train_step()
     assert (trainer.d_step_count, trainer.step) == (5, 1)
 
 
 def test_one_digit_trains_on_its_digit_only(fake_digits):
-    from gan.training import Trainer
+    from gan.engine.trainer import Trainer
     trainer = Trainer(tiny_config("one-digit", digits=(3,)), fake_digits)
     assert set(trainer.data.labels.tolist()) == {3}
 
@@ -100,7 +100,7 @@ def test_cs231n_samples_with_the_same_function_it_trains():
     same digits as the seed's interpolate-then-subsample path, for odd sizes and batch 1 too."""
     import torch.nn.functional as F
 
-    from gan.presets.cs231n import even_pixels_of_upsampled
+    from gan.models.presets.cs231n import even_pixels_of_upsampled
     for shape in ((3, 5, 28, 28), (1, 2, 7, 9)):
         x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
         want = F.interpolate(x, size=(2 * shape[2], 2 * shape[3]), mode="bilinear", align_corners=False)[:, :, ::2, ::2]

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gan.config import TrainConfig
 from gan.app.inputs import check_float, check_int, decode_drawing
-from gan.registry import preset_names
-from gan.sampling import make_grid, seeded_latents
+from gan.engine.config import TrainConfig
+from gan.inference.sampling import make_grid, seeded_latents
+from gan.models.registry import preset_names
 
 # derandomize: CI explores the same examples every run (a red CI means a regression, not luck);
 # run with --hypothesis-seed=random locally to search further.

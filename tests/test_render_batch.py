@@ -7,14 +7,14 @@ import pytest
 import torch
 
 from gan.app.render_batch import BUCKETS, RenderBatcher, bucket
-from gan.sampling import GeneratorModel
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory, fake_digits):
     from conftest import tiny_config
-    from gan.loop import train
-    from gan.sampling import load_generator
+
+    from gan.engine.loop import train
+    from gan.inference.sampling import load_generator
     t = train(tiny_config("cgan", steps=2), data=fake_digits).trainer
     path = tmp_path_factory.mktemp("g") / "g.safetensors"
     t.export_generator(path)
@@ -47,8 +47,9 @@ def test_interleaved_models_and_visitors_are_all_served(model, tmp_path_factory,
     """Queued jobs of two models and many visitors, taken out of order, superseded in between:
     every request ends (no worker lost), each with its own model's rows."""
     from conftest import tiny_config
-    from gan.loop import train
-    from gan.sampling import from_trainer
+
+    from gan.engine.loop import train
+    from gan.inference.sampling import from_trainer
     other = from_trainer(train(tiny_config("dcgan", steps=1), data=fake_digits).trainer)
     batcher = RenderBatcher(workers=2, window_s=0.02, max_rows=6)      # some jobs wait behind others
     out, threads = {}, []

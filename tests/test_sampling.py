@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from gan.loop import train
-from gan.sampling import load_generator, make_grid, seeded_latents, slerp
+from gan.engine.loop import train
+from gan.inference.sampling import load_generator, make_grid, seeded_latents, slerp
 from tests.conftest import tiny_config
 
 
@@ -23,7 +23,7 @@ def exports(tmp_path_factory, fake_digits):
 
 def test_a_sampling_copy_of_a_trainer_leaves_the_run_untouched(fake_digits):
     """from_trainer: a frozen copy (the app's run previews and exports) that the run keeps training past."""
-    from gan.sampling import from_trainer
+    from gan.inference.sampling import from_trainer
     t = train(tiny_config("dcgan", steps=2), data=fake_digits).trainer
     model = from_trainer(t)
     assert model.meta == {"step": 2} and model.preset == "dcgan"         # evaluate's "steps" reads it
@@ -36,7 +36,7 @@ def test_a_sampling_copy_of_a_trainer_leaves_the_run_untouched(fake_digits):
 
 
 def test_seeded_latents_are_a_pure_function_of_the_seed():
-    from gan.registry import get_preset
+    from gan.models.registry import get_preset
     mcfg = get_preset("dcgan").model_config()
     a, b = seeded_latents(mcfg, 3, 5), seeded_latents(mcfg, 3, 5)
     assert torch.equal(a, b) and not torch.equal(a, seeded_latents(mcfg, 4, 5))
@@ -175,7 +175,7 @@ def test_load_rejects_bad_files(exports, tmp_path):
 
 
 def test_load_rejects_wrong_shapes_names_and_values(exports, tmp_path):
-    from gan.checkpoint import read_tensors, save_tensors
+    from gan.engine.checkpoint import read_tensors, save_tensors
     tensors, meta = read_tensors(exports["dcgan"])
     key = next(k for k in tensors if k.endswith("weight"))
     for name, bad in {
@@ -192,7 +192,7 @@ def test_load_rejects_wrong_shapes_names_and_values(exports, tmp_path):
 
 
 def test_load_rejects_wrong_dtypes_presets_and_metadata(exports, tmp_path):
-    from gan.checkpoint import read_tensors, save_tensors
+    from gan.engine.checkpoint import read_tensors, save_tensors
     tensors, meta = read_tensors(exports["dcgan"])
     key = next(k for k in tensors if k.endswith("weight"))
     cases = {
@@ -213,7 +213,8 @@ def test_load_rejects_wrong_dtypes_presets_and_metadata(exports, tmp_path):
 def test_huge_model_args_are_refused_without_allocating_them(exports, tmp_path):
     """A 40-byte tensor must not make the loader build a multi-GB network first."""
     import resource
-    from gan.checkpoint import read_tensors, save_tensors
+
+    from gan.engine.checkpoint import read_tensors, save_tensors
     tensors, meta = read_tensors(exports["dcgan"])
     save_tensors(tmp_path / "bomb.safetensors", tensors, {**meta, "model_args": {**meta["model_args"], "ngf": 200_000}})
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -233,8 +234,8 @@ def test_a_valid_file_for_another_preset_loads_as_what_it_is(exports, tmp_path):
 def test_load_network_takes_the_role_asked_for_and_refuses_what_does_not_fit(fake_digits, tmp_path):
     """A checkpoint holds G, its EMA and D: "G" is the EMA copy, "D" the discriminator, both frozen;
     a file without both metadata keys, with foreign tensors or with NaN weights is refused by name."""
-    from gan import checkpoint as ckpt
-    from gan.sampling import load_network
+    from gan.engine import checkpoint as ckpt
+    from gan.inference.sampling import load_network
     t = train(tiny_config("dcgan", steps=2, ema=0.9), data=fake_digits).trainer
     t.train_step()                                                   # G and its EMA now differ
     path = tmp_path / "run.safetensors"

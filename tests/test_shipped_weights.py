@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from gan.checkpoint import read_tensors
-from gan.registry import preset_names
+from gan.engine.checkpoint import read_tensors
+from gan.models.registry import preset_names
 from tests.conftest import ROOT
 
 WEIGHTS = ROOT / "weights"

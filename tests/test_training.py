@@ -5,10 +5,10 @@ import time
 import pytest
 import torch
 
-from gan.config import TrainConfig
 from gan.app.control import RunControl
-from gan.loop import train
-from gan.training import Trainer
+from gan.engine.config import TrainConfig
+from gan.engine.loop import train
+from gan.engine.trainer import Trainer
 from tests.conftest import registered_loss, tiny_config
 
 
@@ -53,8 +53,8 @@ def test_timed_grids_keep_their_cadence_when_steps_overshoot_it(fake_digits, mon
     after the step that drew the last one (which drifts to 0.45 s: 2.2 instead of 2.5 a second)."""
     import types
 
-    from gan import loop
-    from gan.training import Trainer
+    from gan.engine import loop
+    from gan.engine.trainer import Trainer
     clock = {"t": 0.0}
     monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock["t"]))
     cfg = tiny_config("vanilla", steps=320, log_every=1000, sample_every=10**6, sample_seconds=0.4)
@@ -225,7 +225,7 @@ def test_runs_trained_at_once_in_threads_equal_the_same_runs_one_after_another(f
 
 def test_a_learning_rate_change_outside_its_range_is_refused(fake_digits):
     """Trainer.set_lr (the app's live learning-rate sliders): [1e-7, 1] and finite, else refused, unchanged."""
-    from gan.training import Trainer
+    from gan.engine.trainer import Trainer
     t = Trainer(tiny_config("dcgan"), fake_digits)
     t.set_lr(lr_g=1.0, lr_d=1e-7)
     assert t.lr == (1.0, 1e-7)
@@ -257,7 +257,7 @@ def test_d_statistics_average_over_d_steps_and_g_statistics_over_g_steps(fake_di
 
 
 def test_the_penalty_is_added_times_its_weight_and_skipped_at_weight_zero(fake_digits):
-    from gan import losses
+    from gan.engine import losses
     calls = []
 
     def half(critic, real, fake, labels=None, generator=None):
@@ -292,7 +292,7 @@ def test_a_learning_rate_held_as_a_tensor_changes_in_place(fake_digits):
 
 def test_rmsprop_keeps_the_keras_defaults_and_a_missing_gpu_is_named():
     """keras-dcgan's RMSprop is Keras's (rho 0.9, epsilon 1e-7), not PyTorch's (0.99, 1e-8)."""
-    from gan.training import make_optimizer, resolve_device
+    from gan.engine.trainer import make_optimizer, resolve_device
     net = torch.nn.Linear(2, 2)
     opt = make_optimizer(TrainConfig.for_preset("keras-dcgan", steps=1, optimizer="rmsprop"), net, 1e-3)
     assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["alpha"], opt.defaults["eps"]) == (0.9, 1e-7)

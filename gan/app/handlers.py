@@ -24,12 +24,25 @@ from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
 from gan.app.limits import Limits, on_gpu
 from gan.app.priority import Foreground
 from gan.app.render_batch import RenderBatcher
-from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, RenderRequest, TrainRequest
-from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
+from gan.app.requests import (
+    ControlRequest,
+    InterpolateRequest,
+    ProbeRequest,
+    RenderRequest,
+    TrainRequest,
+)
+from gan.app.runs import (
+    QUALITY_EVERY,
+    Session,
+    SessionStore,
+    app_recipe,
+    export_run,
+    start_run,
+)
 from gan.app.updates import KEEP, Update
-from gan.config import LR_RANGE
-from gan.data import MNISTNotFound
-from gan.registry import get_preset
+from gan.engine.config import LR_RANGE
+from gan.engine.data import MNISTNotFound
+from gan.models.registry import get_preset
 
 log = logging.getLogger("gan.app")
 RUN_PREFIX = "my "
@@ -78,7 +91,7 @@ class Playground:
 
     @functools.cached_property
     def mnist(self):
-        from gan.data import load_mnist
+        from gan.engine.data import load_mnist
         return load_mnist("train", download=True)
 
     def session(self, key: str | None) -> Session:
@@ -129,7 +142,7 @@ class Playground:
         """G's and D's layers with their output shapes and parameter counts (from the modules)."""
         import json
 
-        from gan.model_summary import model_markdown
+        from gan.models.model_summary import model_markdown
         return model_markdown(gen.preset, json.dumps(gen.mcfg.to_dict(), sort_keys=True))
 
     def upload_weights(self, path, session_key: str | None = None):
@@ -236,7 +249,7 @@ class Playground:
     # ------------------------------------------------------------------ failure gallery
     @staticmethod
     def gallery_text(name: str, session_key: str | None = None) -> str:
-        from gan.gallery import get_failure
+        from gan.models.gallery import get_failure
         f = get_failure(name)
         return (f"**{f.title}.** {f.what}\n\n*Look at:* {f.chart}\n\n*The fix:* {f.fix_what}\n\n"
                 "Each button fills in the recipe and starts it; the fix's run lands beside the failure's "
@@ -246,7 +259,7 @@ class Playground:
     def gallery_form(name: str, session_key: str | None = None, fix: bool = False) -> tuple:
         """The Train tab's inputs (in TrainRequest's field order) for a failure's recipe or its fix."""
         from gan.app.requests import TrainRequest, fields_of
-        from gan.gallery import case_config, get_failure
+        from gan.models.gallery import case_config, get_failure
         c = case_config(name, fix)
         req = TrainRequest(preset=c.preset, length_kind="steps", length=c.steps, loss=c.loss, optimizer=c.optimizer,
                            lr_g=c.lr_g, lr_d=c.lr_d, d_steps=c.d_steps, batch=c.batch_size, smoothing=c.label_smoothing,

@@ -1,7 +1,7 @@
 """The shipped generators in weights/ (and the probe's discriminators fitted to them), loaded
 once and shared by every visitor, with their model-card metrics from weights/metrics.json.
 On a CPU with 8-bit dot products a model's renders run in int8 where that is accurate and
-faster (gan/int8_render.py; ``GAN_INT8=0`` turns it off)."""
+faster (gan/inference/int8_render.py; ``GAN_INT8=0`` turns it off)."""
 from __future__ import annotations
 
 import functools
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import torch
 
-from gan.explore import Explorer
-from gan.sampling import GeneratorModel, load_generator
+from gan.inference.explore import Explorer
+from gan.inference.sampling import GeneratorModel, load_generator
+from gan.paths import WEIGHTS_DIR
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent.parent / "weights"
 DEFAULT_MODEL = "cgan"
 
 
@@ -41,7 +41,7 @@ class ModelLibrary:
         self.dir = Path(weights_dir)
         self.device = device
         self.int8 = os.environ.get("GAN_INT8", "1") != "0" if int8 is None else int8
-        self.int8_reports: dict[str, dict] = {}      # name -> gan.int8_render.attach_int8's measurements
+        self.int8_reports: dict[str, dict] = {}      # name -> gan.inference.int8_render.attach_int8's measurements
         self._models: dict[str, tuple[GeneratorModel, Explorer]] = {}
         self._discriminators: dict[str, tuple[torch.nn.Module, dict]] = {}
         self._lock = threading.Lock()
@@ -59,13 +59,13 @@ class ModelLibrary:
 
     def shortfalls(self, name: str) -> list[str]:
         """What the shipped file misses of its preset's goal (empty: at goal, or no card)."""
-        from gan.registry import get_preset, goal_shortfalls
+        from gan.models.registry import get_preset, goal_shortfalls
         m = self.metrics.get(name)
         return goal_shortfalls(get_preset(name).goal, m) if m else []
 
     def label(self, name: str) -> str:
         """The model list's entry, short enough for a phone: the name, what it is, how good it looks."""
-        from gan.registry import get_preset
+        from gan.models.registry import get_preset
         try:
             title = re.sub(r" \(.*\)", "", get_preset(name).description.split(":")[0])   # "Keras DCGAN (Atienza)"
         except ValueError:
@@ -98,7 +98,7 @@ class ModelLibrary:
             return None
         with self._lock:
             if name not in self._discriminators:
-                from gan.discriminators import load_discriminator
+                from gan.inference.discriminators import load_discriminator
                 self._discriminators[name] = load_discriminator(path)
             return self._discriminators[name]
 
@@ -115,7 +115,7 @@ class ModelLibrary:
                 explorer = Explorer(model, cache=True, shipped=self.dir / "directions.safetensors")
                 explorer.pca_directions           # the sliders' directions, fitted once (in float)
                 if self.int8:                     # renders in int8 where that is accurate and faster
-                    from gan.int8_render import attach_int8
+                    from gan.inference.int8_render import attach_int8
                     self.int8_reports[name] = attach_int8(model)
                 self._models[name] = (model, explorer)
             return self._models[name]
@@ -129,7 +129,7 @@ def warm_up(model_library: "ModelLibrary | None" = None) -> None:
     try:
         for name in model_library.names() if model_library is not None else ():
             model_library.get(name)
-        from gan.evaluate import reference
+        from gan.evaluation.evaluate import reference
         reference()
     except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
         pass
@@ -139,7 +139,7 @@ def write_directions(weights_dir) -> None:
     """weights/directions.safetensors: every shipped model's slider directions, so that a fresh
     machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
     weights change (``gan adopt`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
-    from gan.explore import write_shipped_directions
+    from gan.inference.explore import write_shipped_directions
     lib = ModelLibrary(weights_dir, int8=False)
     explorers = {name: lib.get(name)[1] for name in lib.names()}
     write_shipped_directions(explorers, Path(weights_dir) / "directions.safetensors")

@@ -11,8 +11,8 @@ import torch
 
 from gan.app.inputs import check_float, check_int
 from gan.app.limits import Limits
-from gan.explore import Explorer
-from gan.sampling import GeneratorModel, make_grid
+from gan.inference.explore import Explorer
+from gan.inference.sampling import GeneratorModel, make_grid
 
 
 def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, limits: Limits | None = None,
@@ -57,9 +57,9 @@ def write_gif(frames: np.ndarray, path: Path, scale: int = 4, ms: int = 80) -> P
 
 def probe(digit_u8: np.ndarray, discriminator=None, output: str = "tanh", loss: str = "non-saturating") -> dict:
     """The evaluator's class probabilities and, when a discriminator is given, its "real" score."""
-    from gan.classifier import embed
-    from gan.losses import d_probability
-    from gan.pixels import from_pixels
+    from gan.engine.losses import d_probability
+    from gan.engine.pixels import from_pixels
+    from gan.evaluation.classifier import embed
     _, probs = embed(torch.from_numpy(digit_u8[None]))
     out = {"class": int(probs[0].argmax()), "probs": probs[0].tolist()}
     if discriminator is not None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from gan.app.inputs import check_float, check_int
 from gan.app.limits import Limits
-from gan.config import LR_RANGE
-from gan.explore import N_SLIDERS
+from gan.engine.config import LR_RANGE
+from gan.inference.explore import N_SLIDERS
 
 
 def fields_of(cls) -> list[str]:
@@ -106,8 +106,8 @@ class TrainRequest:
     def to_config(self, limits: Limits, recipe):
         """The run's TrainConfig: ``recipe`` (the app's recipe for the preset) with this
         request's non-empty options on top, every value checked against ``limits``."""
-        from gan.config import TrainConfig
-        from gan.losses import LOSSES
+        from gan.engine.config import TrainConfig
+        from gan.engine.losses import LOSSES
         _choice("init (start from)", self.init, ("scratch", "pretrained"))
         kind = _choice("length_kind (length in)", self.length_kind, ("seconds", "steps"))
         length = check_float("length", self.length, 1, 10**7)

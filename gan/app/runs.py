@@ -19,11 +19,11 @@ import torch
 from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
 from gan.app.memory import release_free_memory
-from gan.config import TrainConfig
-from gan.evaluate import quick_quality
-from gan.explore import Explorer
-from gan.registry import get_preset
-from gan.sampling import GeneratorModel, from_trainer, load_generator
+from gan.engine.config import TrainConfig
+from gan.evaluation.evaluate import quick_quality
+from gan.inference.explore import Explorer
+from gan.inference.sampling import GeneratorModel, from_trainer, load_generator
+from gan.models.registry import get_preset
 
 DEFAULT_TRAIN_PRESET = "cgan"
 QUALITY_EVERY = 200                     # steps between quick quality checks in the app
@@ -153,7 +153,7 @@ class SessionStore:
 
 def export_run(run: Run, folder: Path) -> Path:
     """The run's generator as a downloadable safetensors file (written once per run)."""
-    from gan.checkpoint import save_generator
+    from gan.engine.checkpoint import save_generator
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name)
     path = Path(folder) / f"{safe}-{id(run)}.safetensors"
     if not path.exists():
@@ -168,8 +168,8 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
     in flight and its CPU thread count follows the load (``gan.app.threads``)."""
-    from gan.loop import start_from, train, total_steps
-    from gan.training import Trainer
+    from gan.engine.loop import start_from, total_steps, train
+    from gan.engine.trainer import Trainer
     run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground, tune_threads=foreground is not None))
     session.add_run(run)
 

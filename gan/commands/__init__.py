@@ -10,10 +10,11 @@ import argparse
 import json
 import sys
 
-from gan.data import MNISTNotFound
+from gan.engine.data import MNISTNotFound
 
-COMMANDS = ("list_presets", "train", "sample", "evaluate", "classifier", "bench", "load", "fit_d", "gpu_suite", "adopt",
-            "gallery", "campaign")
+COMMANDS = ("commands.list_presets", "commands.train", "commands.sample", "commands.evaluate", "commands.classifier",
+            "tools.bench", "tools.load", "commands.fit_d", "tools.gpu_suite", "commands.adopt", "commands.gallery",
+            "commands.campaign")                      # modules of gan/ with add_parser(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gan", description="MNIST GAN playground")
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"gan.commands.{name}").add_parser(sub)
+        importlib.import_module(f"gan.{name}").add_parser(sub)
     return p
 
 

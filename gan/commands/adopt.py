@@ -12,15 +12,14 @@ import tempfile
 from pathlib import Path
 
 from gan.commands.evaluate import write_metrics
-from gan.shipping import better, refresh_directions
-
-WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+from gan.paths import WEIGHTS_DIR
+from gan.shipping.install import better, refresh_directions
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("adopt", help="take a gpu-suite output's better generators into weights/")
     p.add_argument("dir", help="the suite's --out folder (bundle-N.tar) or an unpacked folder with weights/")
-    p.add_argument("--weights", default=str(WEIGHTS), help="the weights folder to update (default: this repository's)")
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="the weights folder to update (default: this repository's)")
     p.add_argument("--force", action="store_true", help="take every generator, better or not")
     p.add_argument("--dry-run", action="store_true")
     p.set_defaults(fn=run)

@@ -1,5 +1,5 @@
 """``python -m gan campaign``: this CPU trains every shipped generator short of its goal, in the
-background, resumably (``gan/campaign.py``); ``--status`` says where each one stands and draws
+background, resumably (``gan/shipping/campaign.py``); ``--status`` says where each one stands and draws
 the FID-vs-CPU-hours curves into weights/campaign.png.
 
     setsid nohup python -m gan campaign >> ~/.cache/gan-playground/campaign.log 2>&1 &    # start or resume
@@ -12,16 +12,15 @@ import signal
 import sys
 from pathlib import Path
 
-from gan.disk_cache import cache_dir
-
-WEIGHTS = Path(__file__).resolve().parents[2] / "weights"
+from gan.evaluation.disk_cache import cache_dir
+from gan.paths import WEIGHTS_DIR
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("campaign", help="train every shipped generator short of its goal on this CPU, resumably")
     p.add_argument("--dir", default=str(cache_dir() / "campaign"),
                    help="checkpoints and state, outside the work tree (default: %(default)s)")
-    p.add_argument("--weights", default=str(WEIGHTS), help="the weights folder to install better files into")
+    p.add_argument("--weights", default=str(WEIGHTS_DIR), help="the weights folder to install better files into")
     p.add_argument("--targets", help="comma-separated subset of the targets (default: all, in priority order)")
     p.add_argument("--slice-minutes", type=float, default=15.0, help="training per turn before a check (default 15)")
     p.add_argument("--turns", type=int, help="stop after this many turns (default: until every goal is met)")
@@ -33,7 +32,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.campaign import Campaign, default_targets, format_status
+    from gan.shipping.campaign import Campaign, default_targets, format_status
     targets = default_targets()
     if args.targets:
         names = args.targets.split(",")
@@ -46,7 +45,7 @@ def run(args) -> None:
     if args.status:
         c = Campaign(args.dir, args.weights, None, targets, log=print)
         print(format_status(c.status_rows()))
-        from gan.campaign_chart import draw_curves
+        from gan.shipping.campaign_chart import draw_curves
         png = Path(args.weights) / "campaign.png"
         draw_curves(c.state, {t.name: t.goal.get("fid_ratio") for t in targets}, png)
         print(f"curves: {png}")
@@ -54,7 +53,7 @@ def run(args) -> None:
     become_idle()
     import torch
     torch.set_num_threads(max(1, args.threads))
-    from gan.data import load_mnist
+    from gan.engine.data import load_mnist
     lock = Path(args.dir).expanduser() / "campaign.pid"
     claim(lock)
     stop = []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    from gan.classifier import DEFAULT_WEIGHTS
+    from gan.evaluation.classifier import DEFAULT_WEIGHTS
     c = sub.add_parser("classifier", help="train the evaluator classifier")
     c.add_argument("--out", default=str(DEFAULT_WEIGHTS))
     c.add_argument("--epochs", type=int, default=4)
@@ -13,6 +13,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.classifier import main
+    from gan.evaluation.classifier import main
     acc = main(args.out, epochs=args.epochs, seed=args.seed, data_dir=args.data)
     print(f"test accuracy {acc:.4%}; wrote {args.out}")

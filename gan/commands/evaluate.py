@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gan.checkpoint import atomic_write_bytes
+from gan.engine.checkpoint import atomic_write_bytes
 
 CARD_START, CARD_END = "<!-- metrics-table:start -->", "<!-- metrics-table:end -->"
 METRIC_KEYS = ("fid", "fid_ratio", "floor_fid", "classifier_score", "real_classifier_score", "modes", "kl_uniform",
@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.evaluate import evaluate
-    from gan.sampling import load_generator
+    from gan.evaluation.evaluate import evaluate
+    from gan.inference.sampling import load_generator
     if not 100 <= args.n <= 60000:
         raise ValueError(f"--n must be in [100, 60000], got {args.n}")
     model = load_generator(args.weights)
@@ -82,7 +82,7 @@ def with_table(card: str, data: dict) -> str:
 
 
 def metrics_table(data: dict) -> str:
-    from gan.registry import get_preset, goal_shortfalls
+    from gan.models.registry import get_preset, goal_shortfalls
     lines = ["| preset | trained on | time | epochs | G steps | FID | FID / floor | classifier score | modes "
              "| precision / recall | conditional | goal | met |", "|---" * 13 + "|"]
     for name, m in data.items():

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from gan.discriminators import export_discriminator, fit_discriminator
+from gan.inference.discriminators import export_discriminator, fit_discriminator
 
 
 def add_parser(sub) -> None:
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.data import load_mnist
+    from gan.engine.data import load_mnist
     if not 1 <= args.steps <= 10**6:
         raise ValueError(f"--steps must be in [1, 1000000], got {args.steps}")
     weights = Path(args.weights)

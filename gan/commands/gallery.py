@@ -19,8 +19,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.data import load_mnist
-    from gan.gallery import GALLERY, get_failure, run_case
+    from gan.engine.data import load_mnist
+    from gan.models.gallery import GALLERY, get_failure, run_case
     if args.list or not (args.name or args.all):
         for f in GALLERY.values():
             print(f"{f.name:24s} {f.title}")

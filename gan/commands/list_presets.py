@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> None:
     from gan.app.runs import DEFAULT_TRAIN_PRESET
-    from gan.registry import get_preset, preset_names
+    from gan.models.registry import get_preset, preset_names
     for name in preset_names():
         if args.names:
             print(name)

@@ -34,7 +34,7 @@ def _json_object(s: str) -> dict:
 
 def add_train_options(p: argparse.ArgumentParser) -> None:
     """Options every run can set; unset ones keep the preset's recipe."""
-    from gan.losses import LOSSES
+    from gan.engine.losses import LOSSES
     g = p.add_argument_group("training options (default: the preset's recipe)")
     g.add_argument("--loss", choices=LOSSES)
     g.add_argument("--label-smoothing", type=float)
@@ -64,7 +64,7 @@ def add_amp_option(p) -> None:
 
 
 def config_from_args(args):
-    from gan.config import TrainConfig
+    from gan.engine.config import TrainConfig
     model = dict(args.model or {})
     if args.z_dim is not None:
         model["z_dim"] = args.z_dim

@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.sampling import load_generator, make_grid, to_pil
+    from gan.inference.sampling import load_generator, make_grid, to_pil
     if not 1 <= args.n <= 10000:
         raise ValueError(f"--n must be in [1, 10000], got {args.n}")
     model = load_generator(args.weights)

@@ -42,16 +42,16 @@ class GoalWatch:
     met, so a run stops at its goal instead of its time limit."""
 
     def __init__(self, trainer, every: float, n: int = 2000, log=print):
-        from gan.registry import get_preset
+        from gan.models.registry import get_preset
         self.goal, self.every, self.n, self.log = get_preset(trainer.cfg.preset).goal, every, n, log
         self.next, self.checks, self.trainer = every, [], trainer
 
     def progress(self, p) -> None:
         if p.elapsed < self.next or p.status != "running":
             return
-        from gan.evaluate import evaluate
-        from gan.registry import goal_shortfalls
-        from gan.sampling import from_trainer
+        from gan.evaluation.evaluate import evaluate
+        from gan.inference.sampling import from_trainer
+        from gan.models.registry import goal_shortfalls
         model = from_trainer(self.trainer)
         model.meta["train_config"] = self.trainer.cfg.to_dict()
         m = evaluate(model, n=self.n, pr=False)
@@ -68,8 +68,8 @@ class GoalWatch:
 
 
 def run(args) -> None:
-    """One run; under torchrun, this process's share of a distributed run (gan/distributed.py)."""
-    from gan import distributed
+    """One run; under torchrun, this process's share of a distributed run (gan/engine/distributed.py)."""
+    from gan.engine import distributed
     world = distributed.World.from_env()
     cfg = config_from_args(args)
     if args.resume and not Path(args.resume).is_file():     # before MNIST loads and the bar starts
@@ -114,10 +114,10 @@ def describe_world(trainer) -> str:
 def _run(args, cfg, world) -> None:
     from tqdm import tqdm
 
-    from gan.data import load_mnist
-    from gan.loop import resume_trainer, train
-    from gan.training import Trainer
-    from gan.sampling import to_pil
+    from gan.engine.data import load_mnist
+    from gan.engine.loop import resume_trainer, train
+    from gan.engine.trainer import Trainer
+    from gan.inference.sampling import to_pil
     data = load_mnist("train", args.data, download=args.download)
     args.quiet = args.quiet or not world.main           # rank 0 alone reports
     if not args.quiet:

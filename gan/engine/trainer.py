@@ -1,0 +1,407 @@
+"""The training engine: one ``Trainer`` holding G, D, optimizers and data on one device, and
+one ``train(config, progress=..., abort=...)`` loop that every caller (CLI, app, tests,
+benchmarks) drives.
+
+Fast by construction: the whole dataset lives on the device as uint8, batches are gathered
+by index from a per-epoch permutation, statistics accumulate on the device and are read
+back once per ``log_every`` steps (no host sync in the step), and on CUDA the step runs
+under bf16 autocast with fused optimizers and ``torch.compile`` (channels_last optional).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from gan.engine import checkpoint as ckpt
+from gan.engine.config import LR_RANGE, TrainConfig
+from gan.engine.data import Digits
+from gan.engine.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
+from gan.engine.losses import get_loss
+from gan.engine.pixels import from_pixels, to_pixels
+from gan.inference.sampling import (
+    cpu_has_native_bf16,
+    fixed_grid_inputs,
+    make_grid,
+    sample_latents,
+)
+
+log = logging.getLogger("gan.engine")
+# runs in threads (the app's training slots) build their networks one at a time: a seed gives the same
+# weights however many start at once (dropout still draws from the global RNG while stepping)
+INIT_LOCK = threading.Lock()
+STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
+    return dev
+
+
+def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
+    """The run's optimizer for one network: fused Adam with the run's betas (one kernel a step, on
+    CPUs too: vanilla 15 % faster), or Keras-style RMSprop. ``capturable``: safe inside a CUDA graph
+    (its step count and learning rate live on the device)."""
+    extra = {"capturable": True} if capturable else {}
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), fused=True, **extra)
+    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
+
+
+def grad_norm(params) -> torch.Tensor:
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+
+
+@dataclass
+class Progress:
+    """What ``progress`` receives every ``log_every`` steps (and once at the end)."""
+
+    step: int                     # generator steps done
+    total_steps: int | None       # None when the run is bounded by seconds only
+    epoch: float                  # passes over the training data
+    elapsed: float                # seconds of training
+    images_per_sec: float         # real images through D per second, over the last interval
+    stats: dict[str, float]       # STAT_NAMES averaged over the last interval
+    lr_g: float
+    lr_d: float
+    samples: "torch.Tensor | None" = None  # uint8 (H, W) fixed-noise grid, every sample_every steps
+    status: str = "running"       # running | finished | aborted | diverged
+    message: str = ""
+
+
+@dataclass
+class TrainResult:
+    trainer: "Trainer"
+    status: str                   # finished | aborted | diverged
+    message: str
+    history: list[Progress] = field(default_factory=list)
+
+
+class Trainer:
+    """All state of one GAN run. ``d_step``/``g_step`` are single optimisation steps."""
+
+    def __init__(self, cfg: TrainConfig, data: Digits, world: World = SINGLE):
+        cfg.validate()
+        self.cfg = cfg
+        self.world = world                        # one of several processes? (gan/engine/distributed.py)
+        self.global_batch = cfg.batch_size * world.size
+        self.rank_slice = slice(world.rank * cfg.batch_size, (world.rank + 1) * cfg.batch_size)
+        self.mcfg = cfg.model_config()
+        self.loss = get_loss(cfg.loss)
+        self.device = resolve_device(cfg.device)
+        cuda = self.device.type == "cuda"
+        # bf16 autocast: on CUDA, and on CPUs with native bf16 (~1.4x more images/s for the
+        # app's CPU recipe, same FID per step); fp32 master weights either way
+        self.amp = cfg.amp if cfg.amp is not None else (cuda or cpu_has_native_bf16())
+        data = data.subset(cfg.digits)
+        if len(data) < self.global_batch:
+            what = f"batch_size {cfg.batch_size}" + (f" x {world.size} processes" if world.active else "")
+            raise ValueError(f"{what} is larger than the {len(data)} training images")
+        self.data = data.to(self.device)
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        with INIT_LOCK:                           # the global RNG draws the initial weights: one run at a time
+            torch.manual_seed(cfg.seed)           # initial weights (and dropout, which draws from it too)
+            G, D = self.mcfg.build()
+            if world.active:
+                G, D = (convert_sync_bn(net, self.device, cfg.sync_bn) for net in (G, D))
+                torch.manual_seed(cfg.seed + 1 + world.rank)     # dropout differs between ranks
+        self.channels_last = cfg.channels_last if cfg.channels_last is not None else not cuda
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        self.G: nn.Module = G.to(self.device, memory_format=fmt)
+        self.D: nn.Module = D.to(self.device, memory_format=fmt)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
+        # the fused step keeps gradients allocated (a captured graph writes into them): never set to None
+        self.use_graph = (cfg.cuda_graph if cfg.cuda_graph is not None else cuda) and not world.active
+        self.opt_g = self._optimizer(self.G, cfg.lr_g)
+        self.opt_d = self._optimizer(self.D, cfg.lr_d)
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
+        self.step = 0                             # generator steps
+        self.d_step_count = 0                     # discriminator steps (pre-training included)
+        self.epoch_pos = 0                        # index into the current permutation
+        self.epochs_done = 0
+        self.train_seconds = 0.0                  # training time of earlier sessions of this run (resumes add up)
+        self.session_seconds = 0.0                # ...and of this one so far (the loop keeps it current)
+        self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
+        self._acc = torch.zeros(len(STAT_NAMES), device=self.device)
+        self._acc_n = torch.zeros(2, device=self.device)  # (d steps, g steps) since last read
+        self.conditional = self.mcfg.num_classes > 0
+        z, y = fixed_grid_inputs(self.mcfg, seed=cfg.seed, n=100)
+        self.fixed_z, self.fixed_y = z.to(self.device), (y.to(self.device) if y is not None else None)
+        # a penalty's double backward does not go through torch.compile
+        use_compile = cfg.compile if cfg.compile is not None else (cuda and self.loss.penalty is None)
+        self.compiled = bool(use_compile)
+        G_ddp, D_ddp = (wrap(net, self.device) for net in (self.G, self.D)) if world.active else (self.G, self.D)
+        self.G_fwd = torch.compile(G_ddp) if use_compile else G_ddp
+        self.D_fwd = torch.compile(D_ddp) if use_compile else D_ddp
+        # G's step reads D through the bare module: D's wrapper then never reduces gradients in G's step
+        self.D_for_g = (torch.compile(self.D) if use_compile else self.D) if world.active else self.D_fwd
+        self.grad_norm = grad_norm
+        self.step_note = ""                       # why a faster step mode was not used, if it was not
+        self.fused = None                         # the whole step captured in a CUDA graph (gan/engine/fused_step.py)
+        if self.use_graph:
+            from gan.engine.fused_step import FusedStep
+            self.fused = FusedStep(self)
+        if world.active and (cfg.cuda_graph or (cfg.cuda_graph is None and cuda)):
+            self.step_note = f"the CUDA-graph step is not used under DistributedDataParallel; running the {self.step_mode} step"
+
+    # ----------------------------------------------------------------- pieces
+    def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+        cuda = self.device.type == "cuda"
+        return make_optimizer(self.cfg, net, lr, capturable=cuda and self.use_graph)
+
+    def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
+        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+            if lr is not None:
+                if not (isinstance(lr, (int, float)) and math.isfinite(lr) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
+                    raise ValueError(f"learning rate must be in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}], got {lr!r}")
+                for g in opt.param_groups:
+                    if isinstance(g["lr"], torch.Tensor):
+                        g["lr"].fill_(float(lr))          # in place: a captured graph reads this tensor
+                    else:
+                        g["lr"] = float(lr)
+        self.cfg.lr_g, self.cfg.lr_d = self.lr
+
+    @property
+    def lr(self) -> tuple[float, float]:
+        return tuple(float(o.param_groups[0]["lr"]) for o in (self.opt_g, self.opt_d))
+
+    @property
+    def step_mode(self) -> str:
+        """graph (CUDA graph replay) | fused (the same step body, uncaptured) | compiled | eager."""
+        if self.fused is not None:
+            return "graph" if self.device.type == "cuda" else "fused"
+        return "compiled" if self.compiled else "eager"
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = self.batch_indices()
+        x = from_pixels(self.data.images[idx], self.mcfg.output)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.data.labels[idx]
+
+    def batch_indices(self) -> torch.Tensor:
+        """This rank's slice of the next global batch of the shared per-epoch permutation."""
+        b = self.global_batch
+        if self.epoch_pos + b > len(self.perm):
+            self.perm = torch.randperm(len(self.data), generator=self.gen, device=self.device)
+            self.epoch_pos = 0
+            self.epochs_done += 1
+        idx = self.perm[self.epoch_pos:self.epoch_pos + b][self.rank_slice]
+        self.epoch_pos += b
+        return idx
+
+    def batch_z(self) -> torch.Tensor:
+        """This rank's slice of the global batch's noise (every rank draws the same stream)."""
+        return self.sample_z(self.global_batch)[self.rank_slice]
+
+    def sample_z(self, n: int) -> torch.Tensor:
+        return sample_latents(n, self.mcfg.z_dim, self.mcfg.z_dist, self.gen, self.device)
+
+    @property
+    def epoch(self) -> float:
+        return self.epochs_done + self.epoch_pos / len(self.data)
+
+    def _clip(self, net: nn.Module) -> None:
+        if self.cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_value_(net.parameters(), self.cfg.clip_grad)
+
+    # ----------------------------------------------------------------- steps
+    def d_step(self, keep_fake: bool = False):
+        """One discriminator step. With ``keep_fake`` G's forward keeps its graph and
+        (fake, labels) are returned, so the G step that follows reuses them (one G forward
+        per step instead of two, as the PyTorch DCGAN example does)."""
+        cfg = self.cfg
+        real, y = self.next_batch()
+        y = y if self.conditional else None
+        z = self.batch_z()
+        with torch.set_grad_enabled(keep_fake), self._autocast():
+            fake = self.G_fwd(z, y)
+        with self._autocast():
+            out_real = self.D_fwd(real, y)
+            out_fake = self.D_fwd(fake.detach(), y)
+            loss = self.loss.d_loss(out_real, out_fake, 1.0 - cfg.label_smoothing)
+            if self.loss.penalty is not None and cfg.gp_weight > 0:
+                loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
+        self.opt_d.zero_grad(set_to_none=not self.use_graph)
+        loss.backward()
+        self._clip(self.D)
+        gn = grad_norm(self.D.parameters())
+        self.opt_d.step()
+        self.d_step_count += 1
+        with torch.no_grad():
+            self._acc[[0, 2, 3, 4]] += torch.stack([
+                loss.detach().float(), self.loss.to_probability(out_real.detach().float()).mean(),
+                self.loss.to_probability(out_fake.detach().float()).mean(), gn.to(self._acc.device)])
+            self._acc_n[0] += 1
+        return (fake, y) if keep_fake else None
+
+    def g_step(self, fake: torch.Tensor | None = None, y: torch.Tensor | None = None) -> None:
+        """One generator step, on fresh samples or on ``fake`` (with its graph) from the D step."""
+        cfg = self.cfg
+        if fake is None:
+            y = (torch.randint(0, 10, (self.global_batch,), device=self.device, generator=self.gen)[self.rank_slice]
+                 if self.conditional else None)
+            with self._autocast():
+                fake = self.G_fwd(self.batch_z(), y)
+        with self._autocast():
+            out_fake = self.D_for_g(fake, y)
+            loss = self.loss.g_loss(out_fake)
+        self.opt_g.zero_grad(set_to_none=not self.use_graph)
+        loss.backward(inputs=list(self.G.parameters()))            # D's gradients: only D's own step makes them
+        self._clip(self.G)
+        gn = grad_norm(self.G.parameters())
+        self.opt_g.step()
+        if self.G_ema is not None:
+            self.update_ema()
+        self.step += 1
+        with torch.no_grad():
+            self._acc[[1, 5]] += torch.stack([loss.detach().float(), gn.to(self._acc.device)])
+            self._acc_n[1] += 1
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))   # warm-up: average early steps less
+        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    def train_step(self) -> None:
+        """One generator step preceded by ``d_steps`` discriminator steps (or a pre-training D step)."""
+        if self.d_step_count < self.cfg.d_pretrain_steps:
+            self.d_step()
+            return
+        if self.fused is not None:
+            try:
+                self.fused.step()
+                return
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a failed capture never breaks a run
+                self.fused = None
+                self.step_note = (f"the CUDA-graph step failed ({type(e).__name__}: {str(e)[:200]}); "
+                                  f"running the {self.step_mode} step")
+                log.warning(self.step_note)
+        for _ in range(self.cfg.d_steps - 1):
+            self.d_step()
+        self.g_step(*self.d_step(keep_fake=True))
+
+    def read_stats(self) -> dict[str, float | None] | None:
+        """Average the accumulated statistics (one device->host copy) and reset them.
+        None when no step ran since the last read; G's entries are None in D-only intervals."""
+        vals = sum_across(torch.cat([self._acc, self._acc_n])).tolist()   # over all ranks: their mean
+        nd, ng = vals[-2], vals[-1]
+        if nd == 0 and ng == 0:
+            return None
+        out = {}
+        for i, k in enumerate(STAT_NAMES):
+            n = ng if k in ("g_loss", "grad_norm_g") else nd
+            out[k] = vals[i] / n if n else None
+        self._acc.zero_()
+        self._acc_n.zero_()
+        return out
+
+    def weights_finite(self) -> bool:
+        params = [p for p in list(self.G.parameters()) + list(self.D.parameters())]
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
+
+    # ----------------------------------------------------------------- sampling
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator used for samples and exports: the EMA copy when there is one."""
+        return self.G_ema if self.G_ema is not None else self.G
+
+    @torch.no_grad()
+    def sample_grid(self) -> torch.Tensor:
+        G = self.sampler
+        was_training = G.training
+        G.eval()
+        with self._autocast():
+            x = G(self.fixed_z, self.fixed_y)
+        G.train(was_training)
+        return make_grid(to_pixels(x, self.mcfg.output), nrow=10)
+
+    # ----------------------------------------------------------------- state
+    def snapshot(self) -> dict:
+        nets = {"G": self.G, "D": self.D} | ({"G_ema": self.G_ema} if self.G_ema is not None else {})
+        return {k: {n: t.detach().clone() for n, t in m.state_dict().items()} for k, m in nets.items()}
+
+    def restore(self, snap: dict) -> None:
+        self.G.load_state_dict(snap["G"])
+        self.D.load_state_dict(snap["D"])
+        if self.G_ema is not None and "G_ema" in snap:
+            self.G_ema.load_state_dict(snap["G_ema"])
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors = ckpt.prefixed("G", self.G.state_dict()) | ckpt.prefixed("D", self.D.state_dict())
+        if self.G_ema is not None:
+            tensors |= ckpt.prefixed("G_ema", self.G_ema.state_dict())
+        tg, mg = ckpt.flatten_optimizer("opt_g", self.opt_g)
+        td, md = ckpt.flatten_optimizer("opt_d", self.opt_d)
+        tensors |= tg | td
+        tensors["rng.gen"] = self.gen.get_state()
+        tensors["rng.cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors["data.perm"] = self.perm
+        meta = {"format": ckpt.CHECKPOINT_FORMAT, "config": self.cfg.to_dict(), "model_args": self.mcfg.to_dict(),
+                "preset": self.cfg.preset, "step": self.step, "d_step_count": self.d_step_count,
+                "epoch_pos": self.epoch_pos, "epochs_done": self.epochs_done, "opt_g": mg, "opt_d": md,
+                "train_seconds": self.train_seconds + self.session_seconds}
+        return tensors, meta
+
+    def save(self, path) -> None:
+        tensors, meta = self.state_tensors()
+        ckpt.save_tensors(path, tensors, meta)
+        ckpt.write_json_twin(path, meta)
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+        self.G.load_state_dict(ckpt.strip_prefix("G", tensors))
+        self.D.load_state_dict(ckpt.strip_prefix("D", tensors))
+        if self.G_ema is not None:
+            ema = ckpt.strip_prefix("G_ema", tensors)
+            self.G_ema.load_state_dict(ema if ema else self.G.state_dict())
+        if "opt_g" in meta:
+            for opt, name in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+                opt.load_state_dict(ckpt.unflatten_optimizer(name, tensors, meta[name]))
+                for param, state in opt.state.items():   # fused kernels read moments in the param's layout
+                    state.update({k: torch.empty_like(param).copy_(v) for k, v in state.items() if v.shape == param.shape})
+            self.set_lr(self.cfg.lr_g, self.cfg.lr_d)
+        if "rng.gen" in tensors:
+            self.gen.set_state(tensors["rng.gen"])
+            torch.set_rng_state(tensors["rng.cpu"])
+            if self.device.type == "cuda" and "rng.cuda" in tensors:
+                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+            self.perm = tensors["data.perm"].to(self.device)
+        for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
+            setattr(self, k, int(meta.get(k, 0)))
+        self.train_seconds = float(meta.get("train_seconds", 0.0))
+        if self.world.active:
+            torch.manual_seed(self.cfg.seed + 1 + self.world.rank + self.step)   # dropout differs between ranks
+
+    def export_generator(self, path, extra: dict | None = None, half: bool = False) -> None:
+        """Generator-only file for weights/: the sampling generator (EMA if any) + config."""
+        sd = self.sampler.state_dict()
+        if half:
+            sd = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+        ckpt.save_generator(path, sd, self.cfg.preset, self.mcfg.to_dict(), self.cfg.to_dict(), self.step,
+                            ema=self.G_ema is not None, **(extra or {}))
+

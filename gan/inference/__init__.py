@@ -1,0 +1,1 @@
+"""Using a trained generator: sampling, latent directions and sliders, int8 renders, probe discriminators."""

@@ -1,0 +1,116 @@
+"""Latent exploration for the playground: principal directions (GANSpace-style), slider
+edits of a seeded batch, per-digit styles for conditional models.
+
+Directions: sample z, render G(z), run PCA on the images, and regress z on each principal
+component's scores; the unit vectors found move z along what changes the pictures most.
+Computed once per model (seeded; 0.2-2.5 s on a CPU) and kept on the Explorer; a shipped
+model's are also kept on disk (``cache=True``, ``gan.evaluation.disk_cache``), so a restarted app reads them.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import torch
+
+from gan.inference.sampling import GeneratorModel, make_grid
+
+N_SLIDERS = 8
+
+
+class Explorer:
+    def __init__(self, model: GeneratorModel, n_directions: int = N_SLIDERS, n_fit: int = 1024, seed: int = 0,
+                 cache: bool = False, shipped: "str | None" = None):
+        self.model = model
+        self.cache = cache
+        self.shipped = shipped            # weights/directions.safetensors: fits that come with the files
+        self.n_directions = n_directions
+        self._pca = None
+        self._fit = (n_fit, seed)
+        self._lock = threading.Lock()     # a crowd's first slider moves fit the directions once
+
+    @property
+    def pca_directions(self) -> torch.Tensor:
+        """(n_directions, z_dim) unit vectors, sorted by explained image variance."""
+        with self._lock:
+            if self._pca is None:
+                self._pca = self._cached_fit() if self.cache else self._fit_directions()
+            return self._pca
+
+    def _cached_fit(self) -> torch.Tensor:
+        from gan.evaluation.disk_cache import cached
+
+        def check(entry) -> torch.Tensor:
+            dirs = entry[0]["directions"]
+            if tuple(dirs.shape) != (self.n_directions, self.model.mcfg.z_dim) or not torch.isfinite(dirs).all():
+                raise ValueError("not this model's directions")
+            return dirs
+
+        key = self.cache_key()                 # hashes the weights: once
+
+        def compute():
+            found = shipped_directions(self.shipped, key) if self.shipped else None
+            return {"directions": found if found is not None else self._fit_directions()}, {}
+
+        return cached("directions", key, compute, check)
+
+    def cache_key(self) -> bytes:
+        """What the fit depends on: the weights, the preset, the fit's size and seed, the shape."""
+        from gan.evaluation.disk_cache import tensor_bytes
+        shape = (self.n_directions, self.model.mcfg.z_dim)
+        return tensor_bytes(self.model.G.state_dict()) + repr((self.model.preset, self._fit, shape)).encode()
+
+    def _fit_directions(self) -> torch.Tensor:
+        n, seed = self._fit
+        z = self.model.latents(seed + 999_983, n)
+        labels = torch.arange(n) % 10 if self.model.conditional else None
+        x = torch.from_numpy(self.model.generate(z, labels)).reshape(n, -1).double() / 255.0
+        x = x - x.mean(0)
+        _, _, v = torch.linalg.svd(x, full_matrices=False)        # image-space components
+        scores = x @ v[: self.n_directions].T                       # (n, k)
+        zc = (z.double() - z.double().mean(0))
+        dirs = torch.linalg.lstsq(scores, zc).solution              # (k, z_dim): z ~ scores @ dirs
+        return (dirs / dirs.norm(dim=1, keepdim=True).clamp(min=1e-12)).float()
+
+    def directions(self, raw: bool = False) -> torch.Tensor:
+        if raw:
+            return torch.eye(self.model.mcfg.z_dim)[: self.n_directions]
+        return self.pca_directions
+
+    def latents(self, seed: int, n: int, sliders=None, raw: bool = False) -> torch.Tensor:
+        z = self.model.latents(seed, n)
+        if sliders is not None and any(float(s) != 0.0 for s in sliders):
+            s = torch.as_tensor(np.asarray(sliders, dtype=np.float32)[: self.n_directions])
+            z = z + s @ self.directions(raw)[: len(s)]
+        return z
+
+    def images(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False) -> np.ndarray:
+        """uint8 (n, 28, 28). ``digit``: one digit for all, or None (conditional: 0-9 repeating)."""
+        z = self.latents(seed, n, sliders, raw)
+        return self.model.generate(z, digit if self.model.conditional else None, fast=True)
+
+    def grid(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False, nrow: int | None = None) -> np.ndarray:
+        imgs = self.images(seed, n, sliders, digit, raw)
+        if nrow is None:
+            nrow = min(n, 10)             # ten per row: columns line up with digits on conditional models
+        return make_grid(imgs, nrow=nrow).numpy()
+
+
+def shipped_directions(path, key: bytes) -> torch.Tensor | None:
+    """The fit stored for ``key`` in a directions file, if it holds one (any problem: None)."""
+    from gan.engine.checkpoint import read_tensors
+    from gan.evaluation.disk_cache import key_name
+    try:
+        tensors, meta = read_tensors(path)
+        name = meta["keys"].get(key_name(key))
+        return tensors[name] if name is not None else None
+    except Exception:  # noqa: BLE001 - a missing or stale file only means fitting here
+        return None
+
+
+def write_shipped_directions(explorers: dict[str, "Explorer"], path) -> None:
+    """Store each explorer's fit under its model's name, keyed by what it depends on."""
+    from gan.engine.checkpoint import save_tensors
+    from gan.evaluation.disk_cache import key_name
+    save_tensors(path, {name: e.pca_directions for name, e in explorers.items()},
+                 {"keys": {key_name(e.cache_key()): name for name, e in explorers.items()}})

@@ -1,0 +1,1 @@
+"""The GAN variants: the preset registry, one file per preset, their layers, the failure gallery."""

@@ -1,0 +1,87 @@
+"""DCGAN (Radford et al. 2015) at 28x28: strided convs in D, transposed convs in G, BatchNorm
+in both (not on D's input layer nor G's output), ReLU + Tanh in G, LeakyReLU(0.2) in D, no
+pooling and no hidden fully connected layers."""
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from gan.models.registry import ModelConfig, Preset, register
+
+
+@dataclass
+class DCGANConfig(ModelConfig):
+    ngf: int = 64   # G width: 4*ngf channels at 7x7, 2*ngf at 14x14
+    ndf: int = 64   # D width: ndf at 14x14, 2*ndf at 7x7
+
+    def build(self):
+        return Generator(self), Discriminator(self)
+
+
+def dcgan_init(module: nn.Module) -> nn.Module:
+    """Radford et al.: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), biases 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+def dcgan_generator_body(in_dim: int, ngf: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(in_dim, ngf * 4, 7, 1, 0, bias=False),      # (in, 1, 1) -> (4ngf, 7, 7)
+        nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),     # -> (2ngf, 14, 14)
+        nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1),                       # -> (1, 28, 28)
+        nn.Tanh(),
+    )
+
+
+def dcgan_discriminator_trunk(ndf: int, batchnorm: bool = True) -> nn.Sequential:
+    norm = nn.BatchNorm2d(ndf * 2) if batchnorm else nn.Identity()
+    return nn.Sequential(
+        nn.Conv2d(1, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True),            # (1, 28, 28) -> (ndf, 14, 14)
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=not batchnorm),           # -> (2ndf, 7, 7)
+        norm, nn.LeakyReLU(0.2, True),
+    )
+
+
+class Generator(nn.Module):
+    def __init__(self, cfg: DCGANConfig):
+        super().__init__()
+        self.net = dcgan_generator_body(cfg.z_dim, cfg.ngf)
+        dcgan_init(self)
+
+    def forward(self, z: torch.Tensor, y=None) -> torch.Tensor:
+        return self.net(z[:, :, None, None])                           # (N, z) -> (N, 1, 28, 28)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, cfg: DCGANConfig, batchnorm: bool = True):
+        super().__init__()
+        self.trunk = dcgan_discriminator_trunk(cfg.ndf, batchnorm)
+        self.head = nn.Conv2d(cfg.ndf * 2, 1, 7)                         # (2ndf, 7, 7) -> (1, 1, 1) logit
+        dcgan_init(self)
+
+    def forward(self, x: torch.Tensor, y=None) -> torch.Tensor:
+        return self.head(self.trunk(x)).flatten()                       # (N,)
+
+
+register(Preset(
+    name="dcgan",
+    description="Radford's DCGAN at 28x28: transposed-conv G, strided-conv D, BatchNorm, Adam 2e-4",
+    config_cls=DCGANConfig,
+    recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
+                batch_size=128, ema=0.999),
+    reference="Radford et al. 2015; pytorch/examples dcgan",
+    goal={"fid_ratio": 4, "classifier_score": 9.3, "modes": 10},
+    gpu_recipe={"batch_size": 256, "lr_g": 4e-4, "lr_d": 4e-4, "ema": 0.999},
+    weights_recipe={"ema": 0.999},
+    tiny_model={"ngf": 8, "ndf": 8, "z_dim": 16},
+    cpu_recipe={"model": {"ngf": 32, "ndf": 32}},
+))

@@ -1,0 +1,1 @@
+"""Getting generators into weights/: install (adopt) and the CPU weights campaign."""

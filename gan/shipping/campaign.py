@@ -1,0 +1,210 @@
+"""The weights campaign: this CPU trains every shipped generator that is short of its goal.
+
+One ``Campaign`` owns a folder outside the work tree (``<dir>/<target>/checkpoint.safetensors``
+and ``<dir>/state.json``). ``run()`` gives the targets short of their goal turns of
+``slice_seconds`` each in a fair rotation (the visibly broken ones first on a tie), resumes each
+from its checkpoint, scores it after every turn with the evaluator and keeps the best file. A
+target whose best beats the shipped file (``gan.shipping.install.better``) is installed into weights/
+with its grid, probe D and metrics entry. Killed at any moment, it loses at most one turn's
+work since the last checkpoint; started again, it goes on where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from gan.engine.checkpoint import atomic_write_bytes
+from gan.engine.config import TrainConfig
+from gan.engine.loop import resume_trainer, train
+from gan.engine.trainer import Trainer
+from gan.models.registry import get_preset, goal_shortfalls
+from gan.shipping.install import better, install
+
+# the order of turns on a tie: the visibly broken first (a grid of 3s, missing digits, smears)
+PRIORITY = ("cs231n", "keras-dcgan", "wgan-gp", "dcgan", "vanilla", "cgan", "one-digit")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str                              # folder and state key; the weights/ file name when shipped
+    preset: str
+    overrides: dict = field(default_factory=dict)   # TrainConfig fields on top of the preset's recipe
+    ship: bool = True                      # installed into weights/ when better; False: measured only
+
+    def config(self, out_dir: Path, seconds: float | None, steps: int | None = None) -> TrainConfig:
+        """The run's config for one turn: ``seconds`` of training, or up to generator step ``steps``."""
+        return TrainConfig.for_preset(self.preset, **(self.overrides | {
+            "seconds": seconds, "steps": steps, "out_dir": str(out_dir), "device": "cpu", "compile": False}))
+
+    @property
+    def goal(self) -> dict:
+        return get_preset(self.preset).goal
+
+
+def default_targets() -> list[Target]:
+    """Every preset with its weights recipe, plus the single-digit goal's other digits (measured, not shipped)."""
+    out = [Target(p, p, {"amp": False, "checkpoint_every": 1000, "log_every": 100} | get_preset(p).weights_recipe)
+           for p in PRIORITY]
+    one = out[-1]
+    out.append(Target("one-digit-3", "one-digit", one.overrides | {"digits": (3,)}, ship=False))
+    return out
+
+
+def eta_hours(history: list[dict], goal_ratio: float | None, points: int = 5) -> float | None:
+    """CPU hours still needed to reach FID / floor ``goal_ratio``, from a straight-line fit of
+    log(FID / floor) against CPU hours over the last ``points`` checks; None when the trend is
+    flat or rising, or there is too little to fit."""
+    pts = [(h["cpu_hours"], math.log(h["fid_ratio"])) for h in history[-points:] if h.get("fid_ratio")]
+    if goal_ratio is None or len(pts) < 3:
+        return None
+    n = len(pts)
+    mx, my = sum(x for x, _ in pts) / n, sum(y for _, y in pts) / n
+    sxx = sum((x - mx) ** 2 for x, _ in pts)
+    if sxx <= 0:
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in pts) / sxx
+    if slope >= 0:
+        return None
+    now = my + slope * (pts[-1][0] - mx)
+    return max(0.0, (math.log(goal_ratio) - now) / slope)
+
+
+class Campaign:
+    def __init__(self, root: str | Path, weights_dir: str | Path, data, targets: list[Target] | None = None,
+                 slice_seconds: float = 900.0, slice_steps: int | None = None, evaluate: Callable | None = None,
+                 install: bool = True, log: Callable[[str], None] = print, probe_steps: int = 400):
+        self.root, self.weights = Path(root).expanduser(), Path(weights_dir)
+        self.data, self.targets = data, targets if targets is not None else default_targets()
+        self.slice_seconds, self.slice_steps = slice_seconds, slice_steps     # a turn's length: seconds, or steps if set
+        self.install, self.log, self.probe_steps = install, log, probe_steps
+        self.evaluate = evaluate or _evaluate_10k
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state = self._read_state()
+
+    # ------------------------------------------------------------------ state
+    def _read_state(self) -> dict:
+        path = self.root / "state.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def _write_state(self) -> None:
+        atomic_write_bytes(self.root / "state.json", (json.dumps(self.state, indent=1) + "\n").encode())
+
+    def entry(self, t: Target) -> dict:
+        return self.state.setdefault(t.name, {"cpu_seconds": 0.0, "step": 0, "turns": 0, "history": [], "best": None})
+
+    def shipped(self, t: Target) -> dict | None:
+        path = self.weights / "metrics.json"
+        return json.loads(path.read_text()).get(t.name) if t.ship and path.is_file() else None
+
+    def shortfalls(self, t: Target) -> list[str]:
+        """What the best file so far (ours or the shipped one) misses of the goal; [] = at goal."""
+        best, shipped = self.entry(t)["best"], self.shipped(t)
+        m = best if best and (shipped is None or better(best, shipped)) else shipped
+        return goal_shortfalls(t.goal, m) if m else ["not measured"]
+
+    def pick(self) -> Target | None:
+        """The target short of its goal with the fewest turns so far (priority order on a tie)."""
+        short = [t for t in self.targets if self.shortfalls(t)]
+        return min(short, key=lambda t: self.entry(t)["turns"]) if short else None
+
+    # --------------------------------------------------------------- training
+    def turn(self, t: Target, abort: Callable[[], bool] | None = None) -> dict:
+        """One turn: resume (or start) ``t``, train ``slice_seconds``, save, score; returns the check."""
+        e, folder = self.entry(t), self.root / t.name
+        ckpt = folder / "checkpoint.safetensors"
+        steps = e["step"] + self.slice_steps if self.slice_steps else None
+        cfg = t.config(folder, None if steps else self.slice_seconds, steps)
+        trainer = resume_trainer(cfg, ckpt, self.data) if ckpt.is_file() else Trainer(cfg, self.data)
+        cpu0 = time.process_time()
+        result = train(trainer=trainer, abort=abort)
+        e["cpu_seconds"] += time.process_time() - cpu0
+        e["step"], e["turns"] = trainer.step, e["turns"] + 1
+        if result.status in ("diverged", "out of memory"):
+            self.log(f"{t.name}: {result.message}; the turn's steps are dropped, the checkpoint kept")
+            self._write_state()
+            return {"status": result.status}
+        check = self.check(t, trainer)
+        self._write_state()
+        return check
+
+    def check(self, t: Target, trainer: Trainer) -> dict:
+        e, folder = self.entry(t), self.root / t.name
+        candidate = folder / "candidate.safetensors"
+        recipe = {"command": f"python -m gan campaign (target {t.name})", "device": "cpu (campaign, idle priority)",
+                  "train_seconds": round(trainer.train_seconds, 1), "cpu_hours": round(e["cpu_seconds"] / 3600, 3),
+                  "epochs": round(trainer.epoch, 2), "status": "campaign"}
+        trainer.export_generator(candidate, extra={"recipe": recipe}, half=True)
+        metrics = self.evaluate(candidate)
+        row = {"step": trainer.step, "cpu_hours": round(e["cpu_seconds"] / 3600, 4), "fid_ratio": metrics["fid_ratio"],
+               "modes": metrics["modes"]} | {k: metrics[k] for k in ("digit_share", "cgan_accuracy",
+                                                                     "classifier_score") if k in metrics}
+        e["history"].append(row)
+        short = goal_shortfalls(t.goal, metrics)
+        words = f"{t.name} step {trainer.step}: FID {metrics['fid_ratio']:.1f}x floor, {metrics['modes']} modes"
+        if e["best"] is None or better(metrics, e["best"]):
+            e["best"] = metrics
+            os.replace(candidate, folder / "best.safetensors")
+            words += " - best so far"
+            shipped = self.shipped(t)
+            if t.ship and self.install and (shipped is None or better(metrics, shipped)):
+                install(self.weights, t.name, folder / "best.safetensors", metrics, self.probe_steps, self.data)
+                e.setdefault("adopted", []).append(row)
+                words += f" - installed into {self.weights}"
+        self.log(words + ("; goal met" if not short else f"; short: {', '.join(short)}"))
+        return row | {"short": short}
+
+    def run(self, abort: Callable[[], bool] | None = None, max_turns: int | None = None) -> int:
+        """Turns until every target is at its goal, ``abort()`` says stop, or ``max_turns``; returns the turns taken."""
+        turns = 0
+        while (max_turns is None or turns < max_turns) and not (abort and abort()):
+            t = self.pick()
+            if t is None:
+                self.log("every target is at its goal")
+                break
+            length = f"{self.slice_steps} steps" if self.slice_steps else f"{self.slice_seconds:.0f} s"
+            self.log(f"turn {turns + 1}: {t.name} for {length}")
+            self.turn(t, abort)
+            turns += 1
+        return turns
+
+    # ----------------------------------------------------------------- status
+    def status_rows(self) -> list[dict]:
+        rows = []
+        for t in self.targets:
+            e, shipped = self.entry(t), self.shipped(t)
+            best = e["best"] or {}
+            rows.append({"target": t.name, "steps": e["step"], "cpu_hours": round(e["cpu_seconds"] / 3600, 2),
+                         "best_fid_ratio": best.get("fid_ratio"), "modes": best.get("modes"),
+                         "shipped_fid_ratio": (shipped or {}).get("fid_ratio"),
+                         "goal": ", ".join(f"{k} {v:g}" for k, v in t.goal.items()),
+                         "short": self.shortfalls(t),
+                         "eta_cpu_hours": eta_hours(e["history"], t.goal.get("fid_ratio"))})
+        return rows
+
+
+def _evaluate_10k(path: Path) -> dict:
+    """The card's metrics (10,000 samples, seed 12345) of a generator file, as metrics.json keeps them."""
+    from gan.commands.evaluate import metrics_entry
+    from gan.evaluation.evaluate import evaluate
+    from gan.inference.sampling import load_generator
+    model = load_generator(path)
+    return metrics_entry(evaluate(model, n=10000), model.meta)
+
+
+def format_status(rows: list[dict]) -> str:
+    head = f"{'target':13s} {'steps':>8s} {'CPU h':>6s} {'best FID/floor':>14s} {'modes':>5s} {'shipped':>8s}  goal / ETA"
+    lines = [head]
+    for r in rows:
+        fid = f"{r['best_fid_ratio']:.1f}x" if r["best_fid_ratio"] is not None else "-"
+        ship = f"{r['shipped_fid_ratio']:.1f}x" if r["shipped_fid_ratio"] is not None else "-"
+        eta = ("at goal" if not r["short"] else
+               f"short ({'; '.join(r['short'])}), ETA " +
+               (f"{r['eta_cpu_hours']:.1f} CPU h" if r["eta_cpu_hours"] is not None else "unknown (no falling trend yet)"))
+        lines.append(f"{r['target']:13s} {r['steps']:>8d} {r['cpu_hours']:>6.2f} {fid:>14s} {str(r['modes'] or '-'):>5s} "
+                     f"{ship:>8s}  {r['goal']}: {eta}")
+    return "\n".join(lines)
