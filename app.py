@@ -10,12 +10,14 @@ import gradio as gr
 
 from gan.app import explanations as say
 from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
-from gan.app.gradio_wiring import endpoint, name_refused_inputs, quiet_visitor_errors
+from gan.app.gradio_wiring import endpoint, name_refused_inputs, option_widget, quiet_visitor_errors
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
 from gan.app.limits import gpu_duration, on_gpu
 from gan.app.page import CSS, JS
 from gan.app.requests import (
+    ALL,
+    FRAMES_RANGE,
     ControlRequest,
     InterpolateRequest,
     ProbeRequest,
@@ -24,8 +26,8 @@ from gan.app.requests import (
     fields_of,
 )
 from gan.app.runs import DEFAULT_TRAIN_PRESET
-from gan.engine.losses import LOSSES
-from gan.inference.explore import N_SLIDERS
+from gan.engine.options import FORM_OPTIONS
+from gan.inference.explore import N_SLIDERS, SLIDER_RANGE
 from gan.models.gallery import FAILURES
 from gan.models.registry import preset_names
 
@@ -41,7 +43,7 @@ except ImportError:
         return fn
 
 
-DIGITS = ["all"] + [str(d) for d in range(10)]
+DIGITS = [ALL] + [str(d) for d in range(10)]
 
 
 # ------------------------------------------------------------------ layout
@@ -67,11 +69,12 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                     seed = gr.Number(value=0, label="Seed", minimum=0, info=say.SEED)
                     reseed_btn = gr.Button("Reseed")
                 n = gr.Slider(1, LIMITS.max_samples, value=min(50, LIMITS.max_samples), step=1, label="Digits")
-                digit = gr.Dropdown(choices=DIGITS, value="all", label="Digit (conditional models)", info=say.DIGIT)
+                digit = gr.Dropdown(choices=DIGITS, value=ALL, label="Digit (conditional models)", info=say.DIGIT)
                 raw = gr.Checkbox(label="Raw latent dimensions instead of principal directions", info=say.RAW)
                 with gr.Group():
                     gr.Markdown(say.DIRECTIONS)
-                    sliders = [gr.Slider(-3, 3, value=0, step=0.05, label=f"Direction {i + 1}") for i in range(N_SLIDERS)]
+                    sliders = [gr.Slider(*SLIDER_RANGE, value=0, step=0.05, label=f"Direction {i + 1}")
+                               for i in range(N_SLIDERS)]
                 reset = gr.Button("Reset sliders")
             with gr.Column(scale=3, min_width=280, elem_id="explore-picture"):
                 grid = gr.Image(label="Samples (download: the arrow at the top right)", type="numpy", image_mode="L",
@@ -81,7 +84,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 seed_a, seed_b = gr.Number(value=1, label="Seed A"), gr.Number(value=2, label="Seed B")
                 digit_a = gr.Dropdown(DIGITS, value="3", label="Digit A")
                 digit_b = gr.Dropdown(DIGITS, value="8", label="Digit B")
-                frames = gr.Slider(2, 30, value=10, step=1, label="Frames")
+                frames = gr.Slider(*FRAMES_RANGE, value=10, step=1, label="Frames")
             interp_btn = gr.Button("Interpolate")
             strip = gr.Image(label="Interpolation", type="numpy", image_mode="L", format="png", interactive=False,
                              elem_id="interp-strip")
@@ -109,16 +112,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 init = gr.Radio(["scratch", "pretrained"], value="scratch", label="Start from")
                 with gr.Accordion("Options (empty = the preset's default)", open=False):
                     defaults = PLAY.preset_defaults(DEFAULT_TRAIN_PRESET)
-                    loss = gr.Dropdown(list(LOSSES), value=defaults[0], label="Loss")
-                    optimizer = gr.Dropdown(["adam", "rmsprop"], value=defaults[1], label="Optimizer")
-                    lr_g = gr.Number(value=defaults[2], label="G learning rate")
-                    lr_d = gr.Number(value=defaults[3], label="D learning rate")
-                    d_steps = gr.Slider(1, 10, value=defaults[4], step=1, label="D steps per G step")
-                    batch = gr.Slider(8, 1024, value=defaults[5], step=8, label="Batch size")
-                    smoothing = gr.Slider(0, 0.5, value=defaults[6], step=0.05, label="Label smoothing")
-                    ema = gr.Slider(0, 0.9999, value=defaults[7], step=0.0001, label="EMA of G")
-                    digits = gr.CheckboxGroup([str(d) for d in range(10)], value=defaults[8],
-                                              label="Train on digits (none = all)")
+                    options = {o.name: option_widget(o, v) for o, v in zip(FORM_OPTIONS, defaults, strict=True)}
                     train_seed = gr.Number(value=0, label="Seed")
                 start = gr.Button("Start training", variant="primary")
                 with gr.Column(elem_id="run-controls"):           # on a phone: below the live picture
@@ -153,7 +147,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
 
     # ---------------------------------------------------------------- events
     render = endpoint(PLAY.render, RenderRequest, name="render_grid")   # "render" is the public API name below
-    explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, *sliders]))
+    explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, *sliders], strict=True))
     explore_in = list(explore_inputs.values())
     # values reach the request checks as sent (preprocess=False): each wrong one is refused by name
     fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None, preprocess=False, queue=False,
@@ -176,12 +170,9 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     probe_btn.click(endpoint(PLAY.probe, ProbeRequest), [model, sketch, upload], [seen, probs, d_score], api_name="probe")
     demo.load(model_info, model, info_outputs, api_visibility="private", **raw_in).then(render, explore_in, grid, **fast)
 
-    option_fields = [loss, optimizer, lr_g, lr_d, d_steps, batch, smoothing, ema, digits]
-    preset.change(endpoint(PLAY.preset_defaults, params=["preset"], name="options"), preset, option_fields,
+    preset.change(endpoint(PLAY.preset_defaults, params=["preset"], name="options"), preset, list(options.values()),
                   api_name="options", **raw_in)
-    train_inputs = dict(preset=preset, length_kind=length_kind, length=length, loss=loss, optimizer=optimizer, lr_g=lr_g,
-                        lr_d=lr_d, d_steps=d_steps, batch=batch, smoothing=smoothing, digits=digits, ema=ema,
-                        seed=train_seed, init=init)
+    train_inputs = dict(preset=preset, length_kind=length_kind, length=length, **options, seed=train_seed, init=init)
     assert list(train_inputs) == fields_of(TrainRequest), "the Train tab's inputs follow TrainRequest's fields"
     train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, loss_plot, d_plot, gn_plot, quality, hist, compare]))
     train = (gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()), [*train_outputs.values(), model])
@@ -195,7 +186,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     buttons = dict(zip(CONTROL_ACTIONS, (pause, resume, stop, step_d, step_g, step_both, apply_lr)))
     for action, btn in buttons.items():
         btn.click(endpoint(functools.partial(PLAY.control, action), ControlRequest, name=f"control_{action}"),
-                  [lr_g, lr_d], control_msg, api_name=f"control_{action}", concurrency_limit=None, **raw_in)
+                  [options["lr_g"], options["lr_d"]], control_msg, api_name=f"control_{action}", concurrency_limit=None, **raw_in)
     demo.unload(endpoint(PLAY.leave))
 
 name_refused_inputs(demo)               # Gradio's own refusals (files, images) name the field too

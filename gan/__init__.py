@@ -4,8 +4,8 @@
     result = train(TrainConfig.for_preset("dcgan", epochs=5))
 """
 from gan.engine.config import TrainConfig
-from gan.engine.loop import train
-from gan.engine.trainer import Progress, Trainer, TrainResult
+from gan.engine.loop import Progress, TrainResult, train
+from gan.engine.trainer import Trainer
 from gan.inference.sampling import GeneratorModel, load_generator
 from gan.models.registry import get_preset, preset_names
 

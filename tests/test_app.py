@@ -8,14 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan.app.requests import (
-    ControlRequest,
-    InterpolateRequest,
-    ProbeRequest,
-    TrainRequest,
-    api_call,
-    render_args,
-)
+from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
 from tests.conftest import open_browser
 
 
@@ -53,7 +46,7 @@ def test_bad_api_values_get_a_message_and_the_server_keeps_serving(client):
 
 def train_args(**kw) -> dict:
     """One /train call by field name: a small dcgan run unless told otherwise; unset options are the preset's."""
-    return api_call(TrainRequest.filled(**(dict(preset="dcgan", length_kind="steps", length=60, batch=32, ema=0.0) | kw)))
+    return api_call(TrainRequest.filled(**(dict(preset="dcgan", length_kind="steps", length=60, batch_size=32, ema=0.0) | kw)))
 
 
 def test_training_streams_to_the_end_with_growing_curves(client):

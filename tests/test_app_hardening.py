@@ -11,13 +11,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from gan.app.requests import (
-    ControlRequest,
-    ProbeRequest,
-    TrainRequest,
-    api_call,
-    render_args,
-)
+from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
 from tests.conftest import ROOT, new_client, release
 
 SLIDERS = [0.0] * 8
@@ -29,7 +23,7 @@ def _serving(client) -> bool:
 
 
 TRAIN_OK = dict(preset="dcgan", length_kind="steps", length=20, loss="non-saturating", optimizer="adam", lr_g=2e-4,
-                lr_d=2e-4, d_steps=1, batch=32, smoothing=0.0, digits=[], ema=0.0, seed=0, init="scratch")
+                lr_d=2e-4, d_steps=1, batch_size=32, label_smoothing=0.0, instance_noise=0.0, digits=[], ema=0.0, seed=0, init="scratch")
 
 
 def _train(**bad) -> dict:
@@ -74,18 +68,18 @@ def _raw_call(url: str, api: str, data: list) -> tuple[str, str]:
     ("train", _train_args(lr_g=NAN), r"lr_g \(G learning rate\)"),
     ("train", _train_args(lr_d=-1), r"lr_d \(D learning rate\)"),
     ("train", _train_args(lr_g=INF), "lr_g"),
-    ("train", _train_args(batch=10**9), "batch must be"),
+    ("train", _train_args(batch_size=10**9), "batch_size .Batch size. must be"),
     ("train", _train_args(length=-5), "length must be"),
     ("train", _train_args(length=1e30), "length must be"),
     ("train", _train_args(length_kind="years"), "length_kind"),
     ("train", _train_args(preset="stylegan9"), "unknown preset"),
-    ("train", _train_args(loss="rm -rf"), "loss must be one of"),
-    ("train", _train_args(optimizer="sgd"), "optimizer must be one of"),
+    ("train", _train_args(loss="rm -rf"), r"loss \(Loss\) must be one of"),
+    ("train", _train_args(optimizer="sgd"), r"optimizer \(Optimizer\) must be one of"),
     ("train", _train_args(ema=2), "ema"),
     ("train", _train_args(seed=-1), "seed must be"),
-    ("train", _train_args(smoothing=0.9), "smoothing"),
+    ("train", _train_args(label_smoothing=0.9), "label_smoothing"),
     ("train", _train_args(d_steps=0), "d_steps"),
-    ("train", _train_args(digits=[3, 3, 11]), "digits must be"),
+    ("train", _train_args(digits=[3, 3, 11]), r"digits \(Train on digits\) must be"),
     ("train", _train_args(init="someone else's run"), "init"),
     ("control_lr", [NAN, 2e-4], "lr_g"),
 ])

@@ -10,7 +10,10 @@ from PIL import Image
 from gan.app import charts, inputs, pictures, runs
 from gan.app import library as model_library
 from gan.app import limits as app_limits
+from gan.app.requests import InterpolateRequest
+from gan.engine import options
 from tests.conftest import tiny_config
+from tests.helpers import draw
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +67,14 @@ def test_shipped_models_render_in_int8_only_where_measured_accurate(library):
 
 def test_render_seed_slider_digit(library):
     _, ex = library.get("cgan")
-    a = pictures.render(ex, 5, 20, [0.0] * 8)
+    a = draw(ex, 5, 20)
     assert a.dtype == np.uint8 and a.shape == (2 * 30 + 2, 10 * 30 + 2)
-    assert np.array_equal(a, pictures.render(ex, 5, 20, [0.0] * 8))
-    assert not np.array_equal(a, pictures.render(ex, 6, 20, [0.0] * 8))
-    moved = pictures.render(ex, 5, 20, [2.0] + [0.0] * 7)
+    assert np.array_equal(a, draw(ex, 5, 20))
+    assert not np.array_equal(a, draw(ex, 6, 20))
+    moved = draw(ex, 5, 20, [2.0])
     assert not np.array_equal(a, moved)
-    assert not np.array_equal(pictures.render(ex, 5, 4, [0.0] * 8, digit=3), pictures.render(ex, 5, 4, [0.0] * 8, digit=4))
-    assert not np.array_equal(moved, pictures.render(ex, 5, 20, [2.0] + [0.0] * 7, raw=True))
+    assert not np.array_equal(draw(ex, 5, 4, digit=3), draw(ex, 5, 4, digit=4))
+    assert not np.array_equal(moved, draw(ex, 5, 20, [2.0], raw=True))
 
 
 def test_directions_are_unit_vectors_sorted_by_effect(library):
@@ -79,8 +82,8 @@ def test_directions_are_unit_vectors_sorted_by_effect(library):
     d = ex.directions()
     assert d.shape == (8, model.mcfg.z_dim)
     assert np.allclose(d.norm(dim=1).numpy(), 1.0, atol=1e-5)
-    base = ex.images(1, 64, None).astype(float)
-    change = [np.abs(ex.images(1, 64, [0] * k + [2.0]).astype(float) - base).mean() for k in range(8)]
+    base = draw(ex, 1, 64).astype(float)
+    change = [np.abs(draw(ex, 1, 64, [0] * k + [2.0]).astype(float) - base).mean() for k in range(8)]
     assert change[0] > change[-1]                     # the first direction moves the pictures more
 
 
@@ -93,18 +96,18 @@ def test_render_rejects_bad_values_with_a_message(library, kw, message):
     _, ex = library.get("cgan")
     args = dict(seed=1, n=4, sliders=[0.0] * 8) | kw
     with pytest.raises(ValueError, match=message):
-        pictures.render(ex, args["seed"], args["n"], args["sliders"], args.get("digit"))
+        draw(ex, args["seed"], args["n"], args["sliders"], args.get("digit", "all"))
 
 
 def test_interpolation_strip_and_gif(library, tmp_path):
     model, _ = library.get("cgan")
-    strip, frames = pictures.interpolation(model, 1, 2, 6, "3", "8")
+    strip, frames = pictures.interpolation(model, InterpolateRequest("cgan", 1, 2, 6, "3", "8").parse())
     assert strip.shape == (32, 6 * 30 + 2) and frames.shape == (6, 28, 28)
     gif = pictures.write_gif(frames, tmp_path / "a.gif")
     img = Image.open(gif)
     assert img.n_frames == 10 and img.size == (112, 112)
     with pytest.raises(ValueError, match="frames"):
-        pictures.interpolation(model, 1, 2, 1000)
+        pictures.interpolation(model, InterpolateRequest("cgan", 1, 2, 1000).parse())
 
 
 @pytest.mark.parametrize("make", [
@@ -152,7 +155,7 @@ def test_live_run_streams_stops_and_becomes_a_model(fake_digits):
     thread.join(10)
     assert run.done.is_set() and run.status == "aborted"
     assert run.model is not None and run.explorer is not None and run.discriminator is not None
-    assert pictures.render(run.explorer, 1, 4, None).shape == (32, 4 * 30 + 2)
+    assert draw(run.explorer, 1, 4).shape == (32, 4 * 30 + 2)
     res = pictures.probe(run.model.sample(0, 1)[0], run.discriminator)
     assert 0 <= res["real_score"] <= 1
 
@@ -200,7 +203,7 @@ def test_a_crowd_fits_the_slider_directions_once(library, monkeypatch):
     ex = Explorer(library.get("dcgan")[0])
     fits, real = [], Explorer._fit_directions
     monkeypatch.setattr(Explorer, "_fit_directions", lambda self: fits.append(1) or real(self))
-    threads = [threading.Thread(target=lambda: ex.grid(1, 4, [1.0] + [0.0] * 7)) for _ in range(8)]
+    threads = [threading.Thread(target=lambda: draw(ex, 1, 4, [1.0])) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -291,7 +294,7 @@ def test_a_train_request_with_empty_options_gets_the_presets_recipe():
         for k in ("loss", "optimizer", "lr_g", "lr_d", "d_steps", "batch_size", "label_smoothing", "ema", "digits", "model"):
             assert getattr(cfg, k) == getattr(recipe, k), (preset, k)
         assert cfg.steps == 30 and cfg.seconds == 60                 # the server's cap bounds every run
-    cfg = TrainRequest(preset="cgan", lr_g="", batch=64, digits=["3", 5]).to_config(lim, runs.app_recipe("cgan"))
+    cfg = TrainRequest(preset="cgan", lr_g="", batch_size=64, digits=["3", 5]).to_config(lim, runs.app_recipe("cgan"))
     assert cfg.lr_g == runs.app_recipe("cgan").lr_g and cfg.batch_size == 64 and cfg.digits == (3, 5)
 
 
@@ -342,18 +345,18 @@ def test_the_server_bounds_malloc_arenas_on_glibc(monkeypatch):
 
 
 def test_number_checks_accept_their_bounds_and_nothing_past_them():
-    assert inputs.check_float("x", 0, 0, 0.5) == 0.0 and inputs.check_float("x", 0.5, 0, 0.5) == 0.5
-    assert inputs.check_int("n", 1, 1, 100) == 1 and inputs.check_int("n", 100, 1, 100) == 100
+    assert options.check_float("x", 0, 0, 0.5) == 0.0 and options.check_float("x", 0.5, 0, 0.5) == 0.5
+    assert options.check_int("n", 1, 1, 100) == 1 and options.check_int("n", 100, 1, 100) == 100
     for bad in (-1e-9, 0.5 + 1e-9):
         with pytest.raises(ValueError, match=r"x must be in \[0, 0.5\]"):
-            inputs.check_float("x", bad, 0, 0.5)
+            options.check_float("x", bad, 0, 0.5)
     for bad in (0, 101):
         with pytest.raises(ValueError, match=r"n must be a whole number in \[1, 100\]"):
-            inputs.check_int("n", bad, 1, 100)
-    assert inputs.check_int("digit", "7", 0, 9) == 7          # a dropdown's string
+            options.check_int("n", bad, 1, 100)
+    assert options.check_int("digit", "7", 0, 9) == 7          # a dropdown's string
     for bad in (True, [3], {"a": 1}, None):
         with pytest.raises(ValueError, match="must be a number"):
-            inputs.check_int("digit", bad, 0, 9)
+            options.check_int("digit", bad, 0, 9)
 
 
 def test_a_drawing_is_cropped_to_its_ink_scaled_to_20_pixels_and_centred():
@@ -519,7 +522,7 @@ def test_a_pretrained_start_trains_the_shipped_full_width_generator(preset, fake
     from gan.app.requests import TrainRequest
     play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
     play.mnist = fake_digits
-    req = TrainRequest.filled(preset, length_kind="steps", length=2, init="pretrained", batch=16)
+    req = TrainRequest.filled(preset, length_kind="steps", length=2, init="pretrained", batch_size=16)
     *_, last = play.train(req, "visitor")
     run = next(iter(play.session("visitor").runs.values()))
     assert run.status == "finished", run.message

@@ -11,13 +11,7 @@ import torch
 
 from gan.engine.checkpoint import read_tensors
 from gan.models.registry import get_preset, preset_names
-from gan.shipping.campaign import (
-    Campaign,
-    Target,
-    default_targets,
-    eta_hours,
-    format_status,
-)
+from gan.shipping.campaign import Campaign, Target, default_targets, eta_hours, format_status
 from tests.conftest import ROOT, TINY
 
 

@@ -197,7 +197,7 @@ def test_the_cli_and_the_app_take_the_same_learning_rates(tmp_path):
     from gan.app.runs import app_recipe
     from gan.commands import build_parser
     from gan.commands.options import config_from_args
-    from gan.engine.config import LR_RANGE
+    from gan.engine.options import LR_RANGE
     limits = Limits(1, 60, 100, 20, 2)
     for lr, ok in ((LR_RANGE[0], True), (LR_RANGE[1], True), (LR_RANGE[0] / 2, False), (LR_RANGE[1] * 1.01, False)):
         args = build_parser().parse_args(["train", "--preset", "dcgan", "--out", str(tmp_path), "--lr-g", str(lr)])

@@ -34,7 +34,7 @@ BAD_VALUES = [   # (field, value, the start of the message a user reads)
     ("out_dir", 5, "out_dir has the wrong type: 5"),
     ("sync_bn", 1, "sync_bn must be true or false, got 1"),
     ("amp", "yes", "amp must be true, false or unset, got 'yes'"),
-    ("optimizer", "sgd", "optimizer must be 'adam' or 'rmsprop', got 'sgd'"),
+    ("optimizer", "sgd", "optimizer must be one of ['adam', 'rmsprop'], got 'sgd'"),
     ("betas", (0.5, 1.0), "betas must be two numbers in [0, 1), got (0.5, 1.0)"),
     ("betas", (0.5,), "betas must be two numbers in [0, 1), got (0.5,)"),
     ("digits", (3, 3), "digits must be distinct integers 0-9, got (3, 3)"),

@@ -5,11 +5,7 @@ import torch
 from gan.app import library as model_library
 from gan.app import pictures
 from gan.engine.loop import train
-from gan.inference.discriminators import (
-    export_discriminator,
-    fit_discriminator,
-    load_discriminator,
-)
+from gan.inference.discriminators import export_discriminator, fit_discriminator, load_discriminator
 from gan.inference.sampling import load_generator
 from tests.conftest import ROOT, tiny_config
 

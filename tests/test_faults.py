@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from gan.app import limits as app_limits
-from gan.app import pictures, runs
+from gan.app import runs
 from gan.engine.checkpoint import read_tensors, save_tensors
 from gan.engine.trainer import Trainer
 from tests.conftest import ROOT, tiny_config
+from tests.helpers import draw
 
 
 def _inject(monkeypatch, seed: int, at_step: int, fault):
@@ -58,7 +59,7 @@ def test_nan_mid_run_is_reported_and_the_last_good_weights_stay_usable(monkeypat
     thread.join(30)
     assert run.status == "diverged" and "kept the last good weights" in run.message
     assert run.explorer is not None and session.active() is None
-    grid = pictures.render(run.explorer, 1, 8, [0.5] * 8)
+    grid = draw(run.explorer, 1, 8, [0.5] * 8)
     assert grid.std() > 0                                        # real digits-ish, not a NaN-black image
     assert all(torch.isfinite(p).all() for p in run.model.G.parameters())
 

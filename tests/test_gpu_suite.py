@@ -61,10 +61,7 @@ def test_its_output_is_adopted_with_one_command(suite, tmp_path):
     from gan.inference.sampling import load_generator
     adopted = load_generator(weights / f"{name}.safetensors")
     assert adopted.preset == name
-    from gan.inference.explore import (  # its slider fit ships with it
-        Explorer,
-        shipped_directions,
-    )
+    from gan.inference.explore import Explorer, shipped_directions  # its slider fit ships with it
     assert shipped_directions(weights / "directions.safetensors", Explorer(adopted).cache_key()) is not None
 
 

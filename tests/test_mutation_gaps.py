@@ -8,6 +8,7 @@ from conftest import TINY, tiny_config
 from gan.engine.config import TrainConfig
 from gan.engine.loop import train
 from gan.engine.trainer import Trainer
+from tests.helpers import draw
 
 
 def _params(net) -> dict[str, torch.Tensor]:
@@ -84,7 +85,6 @@ def test_mnist_with_wrong_label_counts_is_refused():
 def test_the_server_caps_digits_per_request(fake_digits):
     """Bug: the server-side cap on digits per request replaced by a constant (the slider's
     bounds hide it in the browser; the API does not)."""
-    from gan.app import pictures
     from gan.app.limits import Limits
     from gan.inference.explore import Explorer
     from gan.inference.sampling import from_trainer
@@ -92,9 +92,9 @@ def test_the_server_caps_digits_per_request(fake_digits):
     for cap in (12, 30):
         limits = Limits(max_samples=cap, max_run_seconds=10, max_upload_mb=1, max_runs_per_session=1,
                         max_concurrent_runs=1)
-        assert pictures.render(ex, 0, cap, [0.0] * 8, limits=limits).shape[0] > 0
+        assert draw(ex, 0, cap, limits=limits).shape[0] > 0
         with pytest.raises(ValueError, match=rf"n \(number of digits\) must be a whole number in \[1, {cap}\]"):
-            pictures.render(ex, 0, cap + 1, [0.0] * 8, limits=limits)
+            draw(ex, 0, cap + 1, limits=limits)
 
 
 CLI_OPTIONS = [   # every training option the CLI offers, a value unlike any preset's, and its config field

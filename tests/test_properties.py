@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gan.app.inputs import check_float, check_int, decode_drawing
+from gan.app.inputs import decode_drawing
 from gan.engine.config import TrainConfig
+from gan.engine.options import check_float, check_int
 from gan.inference.sampling import make_grid, seeded_latents
 from gan.models.registry import preset_names
 

@@ -5,13 +5,7 @@ import pytest
 import torch
 
 from gan.app.control import RunControl
-from gan.app.threads import (
-    ThreadTuner,
-    cpu_cores,
-    one_thread_per_request,
-    process_threads,
-    set_process_threads,
-)
+from gan.app.threads import ThreadTuner, cpu_cores, one_thread_per_request, process_threads, set_process_threads
 
 
 def run_threads(*targets) -> None:

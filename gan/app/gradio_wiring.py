@@ -119,3 +119,16 @@ def quiet_visitor_errors() -> None:
     for module in (gradio.queueing, gradio.routes, gradio.utils):
         if getattr(module, "traceback", None) is traceback:
             module.traceback = _OneLineForVisitorErrors()
+
+
+def option_widget(option, value):
+    """The Train tab's widget for one row of ``gan.engine.options.FORM_OPTIONS``: a dropdown for a
+    choice, a checkbox group for digits, a slider where the row gives (lo, hi, step), else a number."""
+    if option.kind == "choice":
+        return gr.Dropdown(list(option.choices), value=value, label=option.label, info=option.help or None)
+    if option.kind == "digits":
+        return gr.CheckboxGroup([str(d) for d in range(10)], value=value, label=option.label, info="none = all ten")
+    if option.form:
+        lo, hi, step = option.form
+        return gr.Slider(lo, hi, value=value, step=step, label=option.label, info=option.help or None)
+    return gr.Number(value=value, label=option.label, info=option.help or None)

@@ -19,29 +19,24 @@ import numpy as np
 
 from gan.app import pictures
 from gan.app.charts import train_outputs
-from gan.app.inputs import check_float, decode_drawing
 from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
 from gan.app.limits import Limits, on_gpu
 from gan.app.priority import Foreground
 from gan.app.render_batch import RenderBatcher
 from gan.app.requests import (
+    SEED_RANGE,
     ControlRequest,
     InterpolateRequest,
     ProbeRequest,
     RenderRequest,
     TrainRequest,
+    fields_of,
 )
-from gan.app.runs import (
-    QUALITY_EVERY,
-    Session,
-    SessionStore,
-    app_recipe,
-    export_run,
-    start_run,
-)
+from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
 from gan.app.updates import KEEP, Update
-from gan.engine.config import LR_RANGE
 from gan.engine.data import MNISTNotFound
+from gan.engine.options import FORM_OPTIONS
+from gan.models.gallery import case_config, get_failure
 from gan.models.registry import get_preset
 
 log = logging.getLogger("gan.app")
@@ -155,24 +150,23 @@ class Playground:
     def render(self, req: RenderRequest, session_key: str | None = None):
         _, explorer, _ = self.resolve(req.model, self.session(session_key))
         with self.foreground.request():
-            grid = pictures.render(explorer, req.seed, req.n, req.sliders, req.digit, req.raw, self.limits,
-                                   self.renders, session_key)
+            grid = pictures.render(explorer, req.parse(self.limits), self.renders, session_key)
         return KEEP if grid is None else grid               # None: this visitor's newer request is drawing
 
     @staticmethod
     def reseed() -> int:
-        return int(np.random.default_rng().integers(0, 2**31 - 1))
+        return int(np.random.default_rng().integers(*SEED_RANGE))
 
     def interpolate(self, req: InterpolateRequest, session_key: str | None = None):
         gen, _, _ = self.resolve(req.model, self.session(session_key))
         with self.foreground.request():
-            strip, imgs = pictures.interpolation(gen, req.seed_a, req.seed_b, req.frames, req.digit_a, req.digit_b)
+            strip, imgs = pictures.interpolation(gen, req.parse())
         gif = pictures.write_gif(imgs, self.tmp / f"interp-{time.time_ns()}.gif")
         return pictures.enlarge(strip, 4), str(gif)
 
     def probe(self, req: ProbeRequest, session_key: str | None = None):
         gen, _, run = self.resolve(req.model, self.session(session_key))
-        digit = decode_drawing(req.upload if req.upload is not None else req.sketch)
+        digit = req.drawing()
         if run is not None:
             disc, loss, whose = run.discriminator, run.cfg.loss, "your run's discriminator"
         else:
@@ -188,10 +182,9 @@ class Playground:
 
     # ------------------------------------------------------------------ train
     def preset_defaults(self, preset, session_key: str | None = None) -> tuple:
-        """The Options fields for a preset: loss, optimizer, lr G, lr D, D steps, batch, smoothing, EMA, digits."""
+        """The Train tab's Options for a preset, in ``FORM_OPTIONS`` order."""
         r = app_recipe(preset)
-        return (r.loss, r.optimizer, r.lr_g, r.lr_d, r.d_steps, r.batch_size, r.label_smoothing, r.ema,
-                [str(d) for d in (r.digits or [])])
+        return tuple(o.form_value(getattr(r, o.name)) for o in FORM_OPTIONS)
 
     def train(self, req: TrainRequest, session_key: str | None = None) -> Iterator[tuple]:
         """Stream the Train tab's outputs (``charts.TRAIN_OUTPUTS`` + the model list) until the run ends."""
@@ -232,8 +225,7 @@ class Playground:
     def control(self, action: str, req: ControlRequest, session_key: str | None = None) -> str:
         if action not in CONTROL_ACTIONS:
             raise ValueError(f"unknown control {action!r}")
-        lr_g, lr_d = (None if v in (None, "") else check_float(name, v, *LR_RANGE)
-                      for name, v in (("lr_g (G learning rate)", req.lr_g), ("lr_d (D learning rate)", req.lr_d)))
+        lr_g, lr_d = req.learning_rates()
         run = self.session(session_key).active()
         if run is None:
             raise ValueError("no run is going")
@@ -249,7 +241,6 @@ class Playground:
     # ------------------------------------------------------------------ failure gallery
     @staticmethod
     def gallery_text(name: str, session_key: str | None = None) -> str:
-        from gan.models.gallery import get_failure
         f = get_failure(name)
         return (f"**{f.title}.** {f.what}\n\n*Look at:* {f.chart}\n\n*The fix:* {f.fix_what}\n\n"
                 "Each button fills in the recipe and starts it; the fix's run lands beside the failure's "
@@ -258,12 +249,8 @@ class Playground:
     @staticmethod
     def gallery_form(name: str, session_key: str | None = None, fix: bool = False) -> tuple:
         """The Train tab's inputs (in TrainRequest's field order) for a failure's recipe or its fix."""
-        from gan.app.requests import TrainRequest, fields_of
-        from gan.models.gallery import case_config, get_failure
         c = case_config(name, fix)
-        req = TrainRequest(preset=c.preset, length_kind="steps", length=c.steps, loss=c.loss, optimizer=c.optimizer,
-                           lr_g=c.lr_g, lr_d=c.lr_d, d_steps=c.d_steps, batch=c.batch_size, smoothing=c.label_smoothing,
-                           digits=[str(d) for d in c.digits or []], ema=c.ema, seed=c.seed, init=get_failure(name).init)
+        req = TrainRequest.from_config(c, length_kind="steps", length=c.steps, seed=c.seed, init=get_failure(name).init)
         return tuple(getattr(req, f) for f in fields_of(TrainRequest))
 
     def leave(self, session_key: str | None) -> None:

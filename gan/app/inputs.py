@@ -1,38 +1,11 @@
-"""Everything a visitor sends, checked or decoded before the core sees it: numbers from the
-API (``check_int`` / ``check_float`` raise ValueError naming the field) and drawings or
-uploaded images of any mode, size or content (``decode_drawing`` -> an MNIST-like 28x28)."""
+"""Drawings and uploaded images of any mode, size or content, decoded before the core sees them
+(``decode_drawing`` -> an MNIST-like 28x28). Numbers are checked by ``gan.engine.options``."""
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import numpy as np
-
-
-def check_int(name: str, value, lo: int, hi: int) -> int:
-    """Coerce an API value to an int in [lo, hi], or raise ValueError naming the field."""
-    f = _number(name, value)
-    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
-        raise ValueError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
-    return int(f)
-
-
-def _number(name: str, value) -> float:
-    """A number (or a string holding one, as a dropdown sends digits); never a boolean, list or dict."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-
-
-def check_float(name: str, value, lo: float, hi: float) -> float:
-    f = _number(name, value)
-    if not math.isfinite(f) or not lo <= f <= hi:
-        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
-    return f
 
 
 def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:

@@ -1,6 +1,6 @@
 """What the Explore tab shows for a model: a grid of digits (seed, count, sliders, digit), an
-interpolation strip and GIF between two seeds, and the discriminator probe of a drawing.
-Every value a visitor sends is checked here (ValueError naming the field)."""
+interpolation strip and GIF between two seeds, and the discriminator probe of a drawing. The
+values arrive checked (``gan.app.requests``: ``Render``, ``Interpolation``)."""
 from __future__ import annotations
 
 import copy
@@ -9,42 +9,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan.app.inputs import check_float, check_int
-from gan.app.limits import Limits
+from gan.app.requests import Interpolation, Render
 from gan.inference.explore import Explorer
 from gan.inference.sampling import GeneratorModel, make_grid
 
 
-def render(explorer: Explorer, seed, n, sliders, digit=None, raw: bool = False, limits: Limits | None = None,
-           batcher=None, visitor: str | None = None) -> np.ndarray | None:
-    """The grid (ten digits a row) for these values; through ``batcher`` (merged with other
+def render(explorer: Explorer, r: Render, batcher=None, visitor: str | None = None) -> np.ndarray | None:
+    """The grid (ten digits a row) for a checked render; through ``batcher`` (merged with other
     visitors' renders of the same model) when given: None when this visitor's newer request
     superseded it."""
-    limits = limits or Limits.from_env()
-    if not isinstance(raw, bool):
-        raise ValueError(f"raw must be true or false, got {raw!r}")
-    seed = check_int("seed", seed, 0, 2**31 - 1)
-    n = check_int("n (number of digits)", n, 1, limits.max_samples)
-    sliders = [check_float(f"s{i + 1} (slider {i + 1})", s, -5, 5) for i, s in enumerate(sliders or [])]
-    if digit in (None, "", "all"):
-        digit = None
-    else:
-        digit = check_int("digit", digit, 0, 9)
     model = explorer.model
-    z = explorer.latents(seed, n, sliders, raw)
-    labels = model.labels(n, digit)          # one digit for all, or 0-9 repeating
+    z = explorer.latents(r.seed, r.n, r.sliders, r.raw)
+    labels = model.labels(r.n, r.digit)          # one digit for all, or 0-9 repeating
     images = batcher.generate(model, z, labels, visitor) if batcher is not None else model.generate(z, labels, fast=True)
-    return None if images is None else make_grid(images, nrow=min(n, 10)).numpy()
+    return None if images is None else make_grid(images, nrow=min(r.n, 10)).numpy()
 
 
-def interpolation(model: GeneratorModel, seed_a, seed_b, frames, digit_a=None, digit_b=None):
+def interpolation(model: GeneratorModel, i: Interpolation):
     """(strip image, list of frames) between two seeds (and two digits for conditional models)."""
-    seed_a, seed_b = check_int("seed_a", seed_a, 0, 2**31 - 1), check_int("seed_b", seed_b, 0, 2**31 - 1)
-    frames = check_int("frames", frames, 2, 60)
-    da = None if digit_a in (None, "", "all") else check_int("digit_a", digit_a, 0, 9)
-    db = None if digit_b in (None, "", "all") else check_int("digit_b", digit_b, 0, 9)
-    imgs = model.interpolate(seed_a, seed_b, frames, da, db if model.conditional else None)
-    return make_grid(imgs, nrow=frames).numpy(), imgs
+    imgs = model.interpolate(i.seed_a, i.seed_b, i.frames, i.digit_a, i.digit_b if model.conditional else None)
+    return make_grid(imgs, nrow=i.frames).numpy(), imgs
 
 
 def write_gif(frames: np.ndarray, path: Path, scale: int = 4, ms: int = 80) -> Path:

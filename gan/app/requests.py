@@ -1,10 +1,12 @@
-"""One named request per endpoint. The app builds its inputs, the load tool and the tests their
-calls, all by field name from these dataclasses: adding an option is one field here (plus its
-widget). ``fields_of(RenderRequest)`` gives the API's parameter names in order.
+"""One named request per endpoint, and the one place a visitor's values are checked. The app
+builds its inputs, the load tool and the tests their calls, all by field name from these
+dataclasses (``fields_of(RenderRequest)`` gives the API's parameter names in order).
 
-Every value arrives as a script may send it (strings, lists, NaN, huge numbers); the checks
-here turn each wrong one into a ValueError that names the field. Empty training options
-(None or "") mean the preset's default, so a form submitted before it was filled still works.
+Every value arrives as a script may send it (strings, lists, NaN, huge numbers); ``parse`` /
+``to_config`` turn it into typed values or a ValueError that names the field. The Train tab's
+options are the rows of ``gan.engine.options.FORM_OPTIONS`` (their fields, ranges and labels);
+the sliders' fields follow ``N_SLIDERS``. Empty training options (None, "" or no digits) mean
+the preset's default, so a form submitted before it was filled still works.
 """
 from __future__ import annotations
 
@@ -12,45 +14,72 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from gan.app.inputs import check_float, check_int
+from gan.app.inputs import decode_drawing
 from gan.app.limits import Limits
-from gan.engine.config import LR_RANGE
-from gan.inference.explore import N_SLIDERS
+from gan.engine.config import TrainConfig
+from gan.engine.options import FORM_OPTIONS, OPTION, check_choice, check_float, check_int
+from gan.inference.explore import N_SLIDERS, SLIDER_RANGE
+
+ALL = "all"                                    # the digit pickers' "every digit"
+SEED_RANGE = (0, 2**31 - 1)                    # seeds a visitor types: renders, interpolations, runs
+FRAMES_RANGE = (2, 30)                         # an interpolation's frames
+SLIDER_FIELDS = tuple(f"s{i + 1}" for i in range(N_SLIDERS))
+LENGTH_KINDS = ("seconds", "steps")
+INITS = ("scratch", "pretrained")
 
 
 def fields_of(cls) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def _choice(name: str, value, choices) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
+def _digit(name: str, value) -> int | None:
+    return None if value in (None, "", ALL) else check_int(name, value, 0, 9)
 
 
 def _empty(value) -> bool:
-    return value is None or value == ""
+    return value is None or value == "" or (isinstance(value, (list, tuple)) and not value)
 
 
-@dataclass
-class RenderRequest:
-    model: str = "cgan"
-    seed: Any = 0
-    n: Any = 50
-    digit: Any = "all"
-    raw: Any = False
-    s1: Any = 0.0
-    s2: Any = 0.0
-    s3: Any = 0.0
-    s4: Any = 0.0
-    s5: Any = 0.0
-    s6: Any = 0.0
-    s7: Any = 0.0
-    s8: Any = 0.0
+# ---------------------------------------------------------------------- Explore
+@dataclass(frozen=True)
+class Render:
+    """A checked render: what the generator draws."""
 
+    seed: int
+    n: int
+    digit: int | None = None                    # None: 0-9 repeating (conditional models)
+    raw: bool = False
+    sliders: tuple[float, ...] = ()
+
+
+class _RenderFields:
     @property
     def sliders(self) -> list:
-        return [getattr(self, f"s{i + 1}") for i in range(N_SLIDERS)]
+        return [getattr(self, f) for f in SLIDER_FIELDS]
+
+    def parse(self, limits: Limits) -> Render:
+        if not isinstance(self.raw, bool):
+            raise ValueError(f"raw must be true or false, got {self.raw!r}")
+        return Render(seed=check_int("seed", self.seed, *SEED_RANGE),
+                      n=check_int("n (number of digits)", self.n, 1, limits.max_samples),
+                      digit=_digit("digit", self.digit), raw=self.raw,
+                      sliders=tuple(check_float(f"{f} (slider {i + 1})", getattr(self, f), *SLIDER_RANGE)
+                                    for i, f in enumerate(SLIDER_FIELDS)))
+
+
+RenderRequest = dataclasses.make_dataclass(
+    "RenderRequest", [("model", str, "cgan"), ("seed", Any, 0), ("n", Any, 50), ("digit", Any, ALL), ("raw", Any, False)]
+    + [(f, Any, 0.0) for f in SLIDER_FIELDS], bases=(_RenderFields,))
+RenderRequest.__module__ = __name__
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    seed_a: int
+    seed_b: int
+    frames: int
+    digit_a: int | None
+    digit_b: int | None
 
 
 @dataclass
@@ -59,8 +88,13 @@ class InterpolateRequest:
     seed_a: Any = 1
     seed_b: Any = 2
     frames: Any = 10
-    digit_a: Any = "all"
-    digit_b: Any = "all"
+    digit_a: Any = ALL
+    digit_b: Any = ALL
+
+    def parse(self) -> Interpolation:
+        return Interpolation(check_int("seed_a", self.seed_a, *SEED_RANGE), check_int("seed_b", self.seed_b, *SEED_RANGE),
+                             check_int("frames", self.frames, *FRAMES_RANGE),
+                             _digit("digit_a", self.digit_a), _digit("digit_b", self.digit_b))
 
 
 @dataclass
@@ -69,71 +103,56 @@ class ProbeRequest:
     sketch: Any = None
     upload: Any = None
 
+    def drawing(self):
+        """The upload if there is one, else the sketch, as an MNIST-like uint8 (28, 28)."""
+        return decode_drawing(self.upload if self.upload is not None else self.sketch)
 
+
+# ---------------------------------------------------------------------- Train
 @dataclass
 class ControlRequest:
     lr_g: Any = None
     lr_d: Any = None
 
+    def learning_rates(self) -> tuple[float | None, float | None]:
+        """(lr_g, lr_d), each None when left empty."""
+        return tuple(None if _empty(v) else OPTION[name].parse(v) for name, v in (("lr_g", self.lr_g), ("lr_d", self.lr_d)))
 
-@dataclass
-class TrainRequest:
-    preset: Any = "cgan"
-    length_kind: Any = "seconds"
-    length: Any = 60
-    loss: Any = None                # None / "": the preset's own (in the app's recipe)
-    optimizer: Any = None
-    lr_g: Any = None
-    lr_d: Any = None
-    d_steps: Any = None
-    batch: Any = None
-    smoothing: Any = None
-    digits: Any = None              # list of digits; None / [] = all ten
-    ema: Any = None
-    seed: Any = 0
-    init: Any = "scratch"           # scratch | pretrained
 
+class _TrainFields:
     @classmethod
-    def filled(cls, preset: str = "cgan", **fields) -> "TrainRequest":
+    def filled(cls, preset: str = "cgan", **fields):
         """A request with every option filled in from the app's recipe for ``preset``, as the
         form shows it (API clients must send every value), ``fields`` on top."""
-        from gan.app.runs import app_recipe
-        r = app_recipe(preset)
-        return cls(**(dict(preset=preset, loss=r.loss, optimizer=r.optimizer, lr_g=r.lr_g, lr_d=r.lr_d,
-                           d_steps=r.d_steps, batch=r.batch_size, smoothing=r.label_smoothing,
-                           digits=[str(d) for d in r.digits or []], ema=r.ema) | fields))
+        from gan.app.runs import app_recipe  # runs imports this module
+        return cls.from_config(app_recipe(preset), **fields)
 
-    def to_config(self, limits: Limits, recipe):
+    @classmethod
+    def from_config(cls, cfg: TrainConfig, **fields):
+        """The form's values for ``cfg`` (a recipe, a gallery case), ``fields`` on top."""
+        options = {o.name: o.form_value(getattr(cfg, o.name)) for o in FORM_OPTIONS}
+        return cls(**({"preset": cfg.preset} | options | fields))
+
+    def to_config(self, limits: Limits, recipe: TrainConfig) -> TrainConfig:
         """The run's TrainConfig: ``recipe`` (the app's recipe for the preset) with this
-        request's non-empty options on top, every value checked against ``limits``."""
-        from gan.engine.config import TrainConfig
-        from gan.engine.losses import LOSSES
-        _choice("init (start from)", self.init, ("scratch", "pretrained"))
-        kind = _choice("length_kind (length in)", self.length_kind, ("seconds", "steps"))
+        request's non-empty options on top, every value checked against the form's ranges."""
+        check_choice("init (start from)", self.init, INITS)
+        kind = check_choice("length_kind (length in)", self.length_kind, LENGTH_KINDS)
         length = check_float("length", self.length, 1, 10**7)
-        if self.digits is not None and not isinstance(self.digits, (list, tuple)):
-            raise ValueError(f"digits must be a list of digits 0-9, got {self.digits!r}")
-        digits = tuple(sorted({check_int("digits", d, 0, 9) for d in self.digits})) if self.digits else None
-
-        def opt(name, value, check, *bounds):
-            return getattr(recipe, name) if _empty(value) else check(*bounds[:1], value, *bounds[1:])
-
+        options = {o.name: getattr(recipe, o.name) if _empty(getattr(self, o.name)) else o.parse(getattr(self, o.name), form=True)
+                   for o in FORM_OPTIONS}
         return TrainConfig.for_preset(
-            self.preset,
-            loss=recipe.loss if _empty(self.loss) else _choice("loss", self.loss, LOSSES),
-            optimizer=recipe.optimizer if _empty(self.optimizer) else _choice("optimizer", self.optimizer,
-                                                                             ("adam", "rmsprop")),
-            lr_g=opt("lr_g", self.lr_g, check_float, "lr_g (G learning rate)", *LR_RANGE),
-            lr_d=opt("lr_d", self.lr_d, check_float, "lr_d (D learning rate)", *LR_RANGE),
-            d_steps=opt("d_steps", self.d_steps, check_int, "d_steps (D steps)", 1, 10),
-            batch_size=opt("batch_size", self.batch, check_int, "batch", 8, 1024),
-            label_smoothing=opt("label_smoothing", self.smoothing, check_float, "smoothing (label smoothing)", 0, 0.5),
-            ema=opt("ema", self.ema, check_float, "ema (EMA of G)", 0, 0.9999),
-            seed=check_int("seed", self.seed, 0, 2**31 - 1),
-            digits=digits if digits is not None else recipe.digits,
+            self.preset, **options, seed=check_int("seed", self.seed, *SEED_RANGE),
             steps=check_int("length (steps)", length, 1, 10**7) if kind == "steps" else None,
             seconds=min(length if kind == "seconds" else limits.max_run_seconds, limits.max_run_seconds),
             log_every=5, sample_every=10**6, sample_seconds=0.4, model=recipe.model)
+
+
+TrainRequest = dataclasses.make_dataclass(
+    "TrainRequest", [("preset", Any, "cgan"), ("length_kind", Any, "seconds"), ("length", Any, 60)]
+    + [(o.name, Any, None) for o in FORM_OPTIONS]               # None / "": the preset's own
+    + [("seed", Any, 0), ("init", Any, "scratch")], bases=(_TrainFields,))
+TrainRequest.__module__ = __name__
 
 
 def api_call(req) -> dict:
@@ -141,7 +160,6 @@ def api_call(req) -> dict:
     return dataclasses.asdict(req)
 
 
-def render_args(model: str, seed, n, digit="all", raw=False, *sliders) -> dict:
+def render_args(model: str, seed, n, digit=ALL, raw=False, *sliders) -> dict:
     """Keyword arguments of one /render call (sliders beyond those given stay at 0)."""
-    return api_call(RenderRequest(model=model, seed=seed, n=n, digit=digit, raw=raw,
-                                  **{f"s{i + 1}": s for i, s in enumerate(sliders)}))
+    return api_call(RenderRequest(model=model, seed=seed, n=n, digit=digit, raw=raw, **dict(zip(SLIDER_FIELDS, sliders))))

@@ -1,9 +1,13 @@
-"""Options shared by the subcommands that train (train, bench, gpu-suite): unset ones keep the
-preset's recipe, and ``config_from_args`` turns them into one validated TrainConfig."""
+"""Options shared by the subcommands that train (train, bench, gpu-suite): the flags of the
+options table (``gan.engine.options``) and a few more; unset ones keep the preset's recipe, and
+``config_from_args`` turns them into one validated TrainConfig."""
 from __future__ import annotations
 
 import argparse
 import json
+
+from gan.engine.config import TrainConfig
+from gan.engine.options import OPTIONS
 
 
 def _digits(s: str) -> tuple[int, ...]:
@@ -32,25 +36,19 @@ def _json_object(s: str) -> dict:
     return value
 
 
+TYPES = {"int": int, "float": float, "digits": _digits}
+
+
 def add_train_options(p: argparse.ArgumentParser) -> None:
-    """Options every run can set; unset ones keep the preset's recipe."""
-    from gan.engine.losses import LOSSES
+    """Options every run can set (the rows of ``gan.engine.options.OPTIONS`` and a few more);
+    unset ones keep the preset's recipe."""
     g = p.add_argument_group("training options (default: the preset's recipe)")
-    g.add_argument("--loss", choices=LOSSES)
-    g.add_argument("--label-smoothing", type=float)
-    g.add_argument("--d-steps", type=int, help="discriminator steps per generator step")
-    g.add_argument("--d-pretrain-steps", type=int)
-    g.add_argument("--gp-weight", type=float)
-    g.add_argument("--optimizer", choices=("adam", "rmsprop"))
-    g.add_argument("--lr-g", type=float)
-    g.add_argument("--lr-d", type=float)
+    for o in OPTIONS:
+        kind = dict(choices=o.choices) if o.kind == "choice" else dict(type=TYPES[o.kind])
+        g.add_argument(o.flag, **kind, help=o.help or o.label)     # the bounds: TrainConfig.validate, one line
     g.add_argument("--betas", type=_betas)
-    g.add_argument("--clip-grad", type=float)
-    g.add_argument("--batch-size", type=int)
     g.add_argument("--z-dim", type=int)
     g.add_argument("--z-dist", choices=("normal", "uniform"))
-    g.add_argument("--ema", type=float, help="EMA decay of G (0 = off)")
-    g.add_argument("--digits", type=_digits, help="train on these digits only, e.g. 0 or 3,5,8")
     g.add_argument("--seed", type=int)
     g.add_argument("--device", default="auto")
     g.add_argument("--no-compile", action="store_true")
@@ -64,15 +62,12 @@ def add_amp_option(p) -> None:
 
 
 def config_from_args(args):
-    from gan.engine.config import TrainConfig
     model = dict(args.model or {})
     if args.z_dim is not None:
         model["z_dim"] = args.z_dim
     if args.z_dist is not None:
         model["z_dist"] = args.z_dist
-    overrides = {k: getattr(args, k) for k in ("loss", "label_smoothing", "d_steps", "d_pretrain_steps", "gp_weight",
-                                               "optimizer", "lr_g", "lr_d", "betas", "clip_grad", "batch_size", "ema",
-                                               "digits", "seed", "device", "amp")}
+    overrides = {k: getattr(args, k) for k in [o.name for o in OPTIONS] + ["betas", "seed", "device", "amp"]}
     if model:
         overrides["model"] = model
     if getattr(args, "no_compile", False):

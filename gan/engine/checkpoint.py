@@ -130,3 +130,65 @@ def strip_prefix(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, tor
 
 def write_json_twin(path: str | Path, meta: dict[str, Any]) -> None:
     atomic_write_bytes(Path(path).with_suffix(".json"), json.dumps(meta, indent=2, default=str).encode())
+
+
+# ---------------------------------------------------------------- a Trainer's state
+def trainer_state(trainer) -> tuple[dict[str, torch.Tensor], dict]:
+    """A Trainer's whole state: its tensors and the metadata (config, counters) that rebuild it."""
+    tensors = prefixed("G", trainer.G.state_dict()) | prefixed("D", trainer.D.state_dict())
+    if trainer.G_ema is not None:
+        tensors |= prefixed("G_ema", trainer.G_ema.state_dict())
+    tg, mg = flatten_optimizer("opt_g", trainer.opt_g)
+    td, md = flatten_optimizer("opt_d", trainer.opt_d)
+    tensors |= tg | td
+    tensors["rng.gen"] = trainer.gen.get_state()
+    tensors["rng.cpu"] = torch.get_rng_state()
+    if trainer.device.type == "cuda":
+        tensors["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
+    tensors["data.perm"] = trainer.perm
+    meta = {"format": CHECKPOINT_FORMAT, "config": trainer.cfg.to_dict(), "model_args": trainer.mcfg.to_dict(),
+            "preset": trainer.cfg.preset, "step": trainer.step, "d_step_count": trainer.d_step_count,
+            "epoch_pos": trainer.epoch_pos, "epochs_done": trainer.epochs_done, "opt_g": mg, "opt_d": md,
+            "train_seconds": trainer.train_seconds + trainer.session_seconds}
+    return tensors, meta
+
+
+def save_trainer(trainer, path) -> None:
+    tensors, meta = trainer_state(trainer)
+    save_tensors(path, tensors, meta)
+    write_json_twin(path, meta)
+
+
+def load_trainer_state(trainer, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    trainer.G.load_state_dict(strip_prefix("G", tensors))
+    trainer.D.load_state_dict(strip_prefix("D", tensors))
+    if trainer.G_ema is not None:
+        ema = strip_prefix("G_ema", tensors)
+        trainer.G_ema.load_state_dict(ema if ema else trainer.G.state_dict())
+    if "opt_g" in meta:
+        for opt, name in ((trainer.opt_g, "opt_g"), (trainer.opt_d, "opt_d")):
+            opt.load_state_dict(unflatten_optimizer(name, tensors, meta[name]))
+            for param, state in opt.state.items():   # fused kernels read moments in the param's layout
+                state.update({k: torch.empty_like(param).copy_(v) for k, v in state.items() if v.shape == param.shape})
+        trainer.set_lr(trainer.cfg.lr_g, trainer.cfg.lr_d)
+    if "rng.gen" in tensors:
+        trainer.gen.set_state(tensors["rng.gen"])
+        torch.set_rng_state(tensors["rng.cpu"])
+        if trainer.device.type == "cuda" and "rng.cuda" in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda"], trainer.device)
+        trainer.perm = tensors["data.perm"].to(trainer.device)
+    for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
+        setattr(trainer, k, int(meta.get(k, 0)))
+    trainer.train_seconds = float(meta.get("train_seconds", 0.0))
+    if trainer.world.active:
+        torch.manual_seed(trainer.cfg.seed + 1 + trainer.world.rank + trainer.step)   # dropout differs between ranks
+
+
+def export_generator(trainer, path, extra: dict | None = None, half: bool = False) -> None:
+    """Generator-only file for weights/: the sampling generator (EMA if any) + config."""
+    sd = trainer.sampler.state_dict()
+    if half:
+        sd = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    save_generator(path, sd, trainer.cfg.preset, trainer.mcfg.to_dict(), trainer.cfg.to_dict(), trainer.step,
+                   ema=trainer.G_ema is not None, **(extra or {}))
+

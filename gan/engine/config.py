@@ -1,19 +1,17 @@
 """TrainConfig: every option a run can set, with the preset's recipe as defaults.
 
 ``TrainConfig.for_preset("dcgan", lr_g=1e-4)`` starts from the registered recipe and
-applies overrides; ``validate()`` turns every impossible value into one clear ValueError.
+applies overrides; ``validate()`` turns every impossible value into one clear ValueError (the
+bounds of the options a person sets come from their table, ``gan/engine/options.py``).
 """
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from gan.engine.losses import get_loss
+from gan.engine.options import OPTIONS, check_number
 from gan.models.registry import ModelConfig, get_preset, make_model_config
-
-LR_RANGE = (1e-7, 1.0)                 # learning rates, wherever they are set: CLI, app, live changes
 
 
 @dataclass
@@ -22,6 +20,7 @@ class TrainConfig:
     model: dict = field(default_factory=dict)  # overrides of the preset's ModelConfig (z_dim, z_dist, ...)
     loss: str = "non-saturating"       # minimax | non-saturating | lsgan | hinge | wgan-gp
     label_smoothing: float = 0.0       # one-sided: real target = 1 - label_smoothing
+    instance_noise: float = 0.0        # std of Gaussian noise on every image D sees (Sonderby et al. 2016)
     d_steps: int = 1                   # discriminator steps per generator step (n_critic)
     d_pretrain_steps: int = 0          # discriminator-only steps before alternating
     gp_weight: float = 10.0            # gradient penalty weight (wgan-gp loss)
@@ -79,11 +78,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         def num(name, lo, hi, integer=False):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-                raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got {v!r}")
-            if not math.isfinite(v) or not lo <= v <= hi:
-                raise ValueError(f"{name} must be in [{lo}, {hi}], got {v!r}")
+            check_number(name, getattr(self, name), lo, hi, integer)
 
         if not isinstance(self.preset, str):
             raise ValueError(f"preset must be a name, got {self.preset!r}")
@@ -97,18 +92,9 @@ class TrainConfig:
         for name in ("amp", "compile", "channels_last", "cuda_graph"):
             if getattr(self, name) not in (None, True, False):
                 raise ValueError(f"{name} must be true, false or unset, got {getattr(self, name)!r}")
-        get_loss(self.loss)
-        if self.optimizer not in ("adam", "rmsprop"):
-            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
-        num("label_smoothing", 0.0, 0.5)
-        num("d_steps", 1, 100, integer=True)
-        num("d_pretrain_steps", 0, 100_000, integer=True)
-        num("gp_weight", 0.0, 1000.0)
-        num("lr_g", *LR_RANGE)
-        num("lr_d", *LR_RANGE)
-        num("clip_grad", 0.0, 1e6)
-        num("batch_size", 2, 65536, integer=True)
-        num("ema", 0.0, 0.99999)
+        for option in OPTIONS:
+            option.check(getattr(self, option.name))
+        self.digits = tuple(sorted(self.digits)) if self.digits is not None else None
         num("seed", 0, 2**63 - 1, integer=True)
         num("log_every", 1, 10**9, integer=True)
         num("sample_every", 1, 10**9, integer=True)
@@ -116,11 +102,6 @@ class TrainConfig:
         num("sample_seconds", 0.0, 10**6)
         if len(self.betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.digits is not None:
-            ds = tuple(self.digits)
-            if not ds or len(set(ds)) != len(ds) or not all(isinstance(d, int) and 0 <= d <= 9 for d in ds):
-                raise ValueError(f"digits must be distinct integers 0-9, got {self.digits!r}")
-            self.digits = tuple(sorted(ds))
         for name, hi in (("steps", 10**9), ("epochs", 10**5), ("seconds", 10**7)):
             v = getattr(self, name)
             if v is not None:

@@ -3,14 +3,16 @@
 Hooks (all optional):
   progress(Progress)  called every ``log_every`` steps and once at the end;
   abort() -> bool     polled every step; True stops the run promptly, keeping the weights;
-  control             a ``gan.app.control.RunControl`` (pause, single steps, learning-rate changes).
+  control             a ``Controls`` (pause, single steps, learning-rate changes), polled every step;
+                      the app's ``gan.app.control.RunControl`` is one.
 """
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 
@@ -18,7 +20,46 @@ from gan.engine.checkpoint import read_tensors
 from gan.engine.config import TrainConfig
 from gan.engine.data import Digits, load_mnist
 from gan.engine.distributed import SINGLE, World, agree
-from gan.engine.trainer import Progress, Trainer, TrainResult
+from gan.engine.trainer import Trainer
+
+
+class Controls(Protocol):
+    """What ``train`` asks of a run's controller, from the training thread."""
+
+    @property
+    def stopped(self) -> bool: ...          # end the run now (keeping its weights)
+
+    @property
+    def running(self) -> bool: ...          # False while paused
+
+    def wait(self, trainer: Trainer) -> tuple[float, bool]:
+        """Apply pending changes (learning rates, single steps) to ``trainer``; while paused, wait
+        a little. Returns (seconds waited while paused, whether a single step ran)."""
+
+
+@dataclass
+class Progress:
+    """What ``progress`` receives every ``log_every`` steps (and once at the end)."""
+
+    step: int                     # generator steps done
+    total_steps: int | None       # None when the run is bounded by seconds only
+    epoch: float                  # passes over the training data
+    elapsed: float                # seconds of training
+    images_per_sec: float         # real images through D per second, over the last interval
+    stats: dict[str, float]       # STAT_NAMES averaged over the last interval
+    lr_g: float
+    lr_d: float
+    samples: "torch.Tensor | None" = None  # uint8 (H, W) fixed-noise grid, every sample_every steps
+    status: str = "running"       # running | finished | aborted | diverged
+    message: str = ""
+
+
+@dataclass
+class TrainResult:
+    trainer: "Trainer"
+    status: str                   # finished | aborted | diverged
+    message: str
+    history: list[Progress] = field(default_factory=list)
 
 
 def total_steps(cfg: TrainConfig, n_images: int, world_size: int = 1) -> int | None:
@@ -59,7 +100,8 @@ EARLY_SAMPLES = frozenset((1, 2, 5, 10, 20, 50, 100, 200))   # steps with a grid
 
 def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] | None = None,
           abort: Callable[[], bool] | None = None, data: Digits | None = None,
-          resume: str | Path | None = None, trainer: Trainer | None = None, control=None) -> TrainResult:
+          resume: str | Path | None = None, trainer: Trainer | None = None,
+          control: Controls | None = None) -> TrainResult:
     """Train ``cfg`` (or the checkpoint ``resume`` with ``cfg``'s length and I/O settings) until
     its length is reached; or continue ``trainer``, which carries its own config."""
     if trainer is None:

@@ -1,92 +1,38 @@
-"""The training engine: one ``Trainer`` holding G, D, optimizers and data on one device, and
-one ``train(config, progress=..., abort=...)`` loop that every caller (CLI, app, tests,
-benchmarks) drives.
+"""The Trainer: all state of one GAN run (G, D, their optimizers, the EMA copy, the data on one
+device) and its single optimisation steps. The loop that drives it is ``gan/engine/loop.py``;
+how its state is written and read, ``gan/engine/checkpoint.py``.
 
-Fast by construction: the whole dataset lives on the device as uint8, batches are gathered
-by index from a per-epoch permutation, statistics accumulate on the device and are read
-back once per ``log_every`` steps (no host sync in the step), and on CUDA the step runs
-under bf16 autocast with fused optimizers and ``torch.compile`` (channels_last optional).
+Fast by construction: the whole dataset lives on the device as uint8, batches are gathered by
+index from a per-epoch permutation, statistics accumulate on the device and are read back once
+per ``log_every`` steps (no host sync in a step). ``d_update`` and ``g_update`` are the one body
+of a step: the eager steps here and the CUDA-graph step (``gan/engine/fused_step.py``) both run
+them, each feeding its own batches.
 """
 from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
-from dataclasses import dataclass, field
 
 import torch
 import torch.nn as nn
 
 from gan.engine import checkpoint as ckpt
-from gan.engine.config import LR_RANGE, TrainConfig
+from gan.engine.config import TrainConfig
 from gan.engine.data import Digits
+from gan.engine.device import cpu_has_native_bf16, resolve_device
 from gan.engine.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
 from gan.engine.losses import get_loss
+from gan.engine.optim import grad_norm, make_optimizer, set_lr
+from gan.engine.options import OPTION
 from gan.engine.pixels import from_pixels, to_pixels
-from gan.inference.sampling import (
-    cpu_has_native_bf16,
-    fixed_grid_inputs,
-    make_grid,
-    sample_latents,
-)
+from gan.inference.sampling import fixed_grid_inputs, make_grid, sample_latents
 
 log = logging.getLogger("gan.engine")
 # runs in threads (the app's training slots) build their networks one at a time: a seed gives the same
 # weights however many start at once (dropout still draws from the global RNG while stepping)
 INIT_LOCK = threading.Lock()
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
-    return dev
-
-
-def make_optimizer(cfg: TrainConfig, net: nn.Module, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
-    """The run's optimizer for one network: fused Adam with the run's betas (one kernel a step, on
-    CPUs too: vanilla 15 % faster), or Keras-style RMSprop. ``capturable``: safe inside a CUDA graph
-    (its step count and learning rate live on the device)."""
-    extra = {"capturable": True} if capturable else {}
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), fused=True, **extra)
-    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
-
-
-def grad_norm(params) -> torch.Tensor:
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
-@dataclass
-class Progress:
-    """What ``progress`` receives every ``log_every`` steps (and once at the end)."""
-
-    step: int                     # generator steps done
-    total_steps: int | None       # None when the run is bounded by seconds only
-    epoch: float                  # passes over the training data
-    elapsed: float                # seconds of training
-    images_per_sec: float         # real images through D per second, over the last interval
-    stats: dict[str, float]       # STAT_NAMES averaged over the last interval
-    lr_g: float
-    lr_d: float
-    samples: "torch.Tensor | None" = None  # uint8 (H, W) fixed-noise grid, every sample_every steps
-    status: str = "running"       # running | finished | aborted | diverged
-    message: str = ""
-
-
-@dataclass
-class TrainResult:
-    trainer: "Trainer"
-    status: str                   # finished | aborted | diverged
-    message: str
-    history: list[Progress] = field(default_factory=list)
 
 
 class Trainer:
@@ -150,7 +96,6 @@ class Trainer:
         self.D_fwd = torch.compile(D_ddp) if use_compile else D_ddp
         # G's step reads D through the bare module: D's wrapper then never reduces gradients in G's step
         self.D_for_g = (torch.compile(self.D) if use_compile else self.D) if world.active else self.D_fwd
-        self.grad_norm = grad_norm
         self.step_note = ""                       # why a faster step mode was not used, if it was not
         self.fused = None                         # the whole step captured in a CUDA graph (gan/engine/fused_step.py)
         if self.use_graph:
@@ -165,15 +110,10 @@ class Trainer:
         return make_optimizer(self.cfg, net, lr, capturable=cuda and self.use_graph)
 
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
-        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+        for opt, name, lr in ((self.opt_g, "lr_g", lr_g), (self.opt_d, "lr_d", lr_d)):
             if lr is not None:
-                if not (isinstance(lr, (int, float)) and math.isfinite(lr) and LR_RANGE[0] <= lr <= LR_RANGE[1]):
-                    raise ValueError(f"learning rate must be in [{LR_RANGE[0]:g}, {LR_RANGE[1]:g}], got {lr!r}")
-                for g in opt.param_groups:
-                    if isinstance(g["lr"], torch.Tensor):
-                        g["lr"].fill_(float(lr))          # in place: a captured graph reads this tensor
-                    else:
-                        g["lr"] = float(lr)
+                OPTION[name].check(lr)
+                set_lr(opt, lr)
         self.cfg.lr_g, self.cfg.lr_d = self.lr
 
     @property
@@ -188,7 +128,8 @@ class Trainer:
         return "compiled" if self.compiled else "eager"
 
     def _autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+        # a captured graph must not reuse autocast's weight casts from outside the capture
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp, cache_enabled=not self.use_graph)
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         idx = self.batch_indices()
@@ -223,66 +164,88 @@ class Trainer:
         if self.cfg.clip_grad > 0:
             torch.nn.utils.clip_grad_value_(net.parameters(), self.cfg.clip_grad)
 
-    # ----------------------------------------------------------------- steps
-    def d_step(self, keep_fake: bool = False):
-        """One discriminator step. With ``keep_fake`` G's forward keeps its graph and
-        (fake, labels) are returned, so the G step that follows reuses them (one G forward
-        per step instead of two, as the PyTorch DCGAN example does)."""
+    # ----------------------------------------------------------------- the step body
+    def noisy(self, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        """``x`` with instance noise (the run's ``instance_noise`` std), as D sees every image."""
+        std = self.cfg.instance_noise
+        return x if std <= 0 else x + std * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
+
+    def d_update(self, real: torch.Tensor, y, z: torch.Tensor, keep_fake: bool, gen: torch.Generator | None):
+        """D's update on one batch: G draws fakes from ``z`` (keeping its graph with ``keep_fake``),
+        D's loss on real and fake, backward into D only, clip, step; statistics stay on the device.
+        ``gen`` draws the penalty's and the instance noise's randomness (None: the default
+        generator, which a captured graph can replay). Returns (fake, y)."""
         cfg = self.cfg
-        real, y = self.next_batch()
-        y = y if self.conditional else None
-        z = self.batch_z()
         with torch.set_grad_enabled(keep_fake), self._autocast():
-            fake = self.G_fwd(z, y)
+            fake = self.G_fwd(z, y)                                     # (B, 1, 28, 28)
         with self._autocast():
-            out_real = self.D_fwd(real, y)
-            out_fake = self.D_fwd(fake.detach(), y)
+            out_real = self.D_fwd(self.noisy(real, gen), y)             # (B,) logits
+            out_fake = self.D_fwd(self.noisy(fake.detach(), gen), y)
             loss = self.loss.d_loss(out_real, out_fake, 1.0 - cfg.label_smoothing)
             if self.loss.penalty is not None and cfg.gp_weight > 0:
-                loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, self.gen)
-        self.opt_d.zero_grad(set_to_none=not self.use_graph)
-        loss.backward()
+                loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, gen)
+        self.opt_d.zero_grad(set_to_none=not self.use_graph)   # a captured graph writes into the same tensors
+        d_params = list(self.D.parameters())
+        loss.backward(inputs=d_params)
         self._clip(self.D)
-        gn = grad_norm(self.D.parameters())
+        gn = grad_norm(d_params)
         self.opt_d.step()
-        self.d_step_count += 1
         with torch.no_grad():
-            self._acc[[0, 2, 3, 4]] += torch.stack([
-                loss.detach().float(), self.loss.to_probability(out_real.detach().float()).mean(),
-                self.loss.to_probability(out_fake.detach().float()).mean(), gn.to(self._acc.device)])
+            acc = self._acc
+            acc[0] += loss.detach().float()
+            acc[2] += self.loss.to_probability(out_real.detach().float()).mean()
+            acc[3] += self.loss.to_probability(out_fake.detach().float()).mean()
+            acc[4] += gn.to(acc.device)
             self._acc_n[0] += 1
-        return (fake, y) if keep_fake else None
+        return fake, y
+
+    def g_update(self, fake: torch.Tensor, y, ema_decay, gen: torch.Generator | None) -> None:
+        """G's update on ``fake`` (with its graph): D's verdict, backward into G only (D's gradients
+        stay as D's own step left them), clip, step, then the EMA copy with ``ema_decay`` (a float,
+        or a device tensor inside a captured graph)."""
+        with self._autocast():
+            loss = self.loss.g_loss(self.D_for_g(self.noisy(fake, gen), y))
+        self.opt_g.zero_grad(set_to_none=not self.use_graph)
+        g_params = list(self.G.parameters())
+        loss.backward(inputs=g_params)
+        self._clip(self.G)
+        gn = grad_norm(g_params)
+        self.opt_g.step()
+        if self.G_ema is not None:
+            self.update_ema(ema_decay)
+        with torch.no_grad():
+            self._acc[1] += loss.detach().float()
+            self._acc[5] += gn.to(self._acc.device)
+            self._acc_n[1] += 1
+
+    @torch.no_grad()
+    def update_ema(self, decay) -> None:
+        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
+        torch._foreach_mul_(ema_p, decay)
+        torch._foreach_add_(ema_p, torch._foreach_mul(p, 1.0 - decay))
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    # ----------------------------------------------------------------- eager steps
+    def d_step(self, keep_fake: bool = False):
+        """One discriminator step on the next batch. With ``keep_fake`` (fake, labels) are returned
+        with G's graph, so the G step that follows reuses them (one G forward per step instead of
+        two, as the PyTorch DCGAN example does)."""
+        real, y = self.next_batch()
+        fake_y = self.d_update(real, y if self.conditional else None, self.batch_z(), keep_fake, self.gen)
+        self.d_step_count += 1
+        return fake_y if keep_fake else None
 
     def g_step(self, fake: torch.Tensor | None = None, y: torch.Tensor | None = None) -> None:
         """One generator step, on fresh samples or on ``fake`` (with its graph) from the D step."""
-        cfg = self.cfg
         if fake is None:
             y = (torch.randint(0, 10, (self.global_batch,), device=self.device, generator=self.gen)[self.rank_slice]
                  if self.conditional else None)
             with self._autocast():
                 fake = self.G_fwd(self.batch_z(), y)
-        with self._autocast():
-            out_fake = self.D_for_g(fake, y)
-            loss = self.loss.g_loss(out_fake)
-        self.opt_g.zero_grad(set_to_none=not self.use_graph)
-        loss.backward(inputs=list(self.G.parameters()))            # D's gradients: only D's own step makes them
-        self._clip(self.G)
-        gn = grad_norm(self.G.parameters())
-        self.opt_g.step()
-        if self.G_ema is not None:
-            self.update_ema()
+        warm_up = (1 + self.step) / (10 + self.step)          # average the early, poor weights less
+        self.g_update(fake, y, min(self.cfg.ema, warm_up), self.gen)
         self.step += 1
-        with torch.no_grad():
-            self._acc[[1, 5]] += torch.stack([loss.detach().float(), gn.to(self._acc.device)])
-            self._acc_n[1] += 1
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        decay = min(self.cfg.ema, (1 + self.step) / (10 + self.step))   # warm-up: average early steps less
-        ema_p, p = list(self.G_ema.parameters()), list(self.G.parameters())
-        torch._foreach_lerp_(ema_p, p, 1.0 - decay)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
 
     def train_step(self) -> None:
         """One generator step preceded by ``d_steps`` discriminator steps (or a pre-training D step)."""
@@ -351,57 +314,14 @@ class Trainer:
             self.G_ema.load_state_dict(snap["G_ema"])
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = ckpt.prefixed("G", self.G.state_dict()) | ckpt.prefixed("D", self.D.state_dict())
-        if self.G_ema is not None:
-            tensors |= ckpt.prefixed("G_ema", self.G_ema.state_dict())
-        tg, mg = ckpt.flatten_optimizer("opt_g", self.opt_g)
-        td, md = ckpt.flatten_optimizer("opt_d", self.opt_d)
-        tensors |= tg | td
-        tensors["rng.gen"] = self.gen.get_state()
-        tensors["rng.cpu"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        tensors["data.perm"] = self.perm
-        meta = {"format": ckpt.CHECKPOINT_FORMAT, "config": self.cfg.to_dict(), "model_args": self.mcfg.to_dict(),
-                "preset": self.cfg.preset, "step": self.step, "d_step_count": self.d_step_count,
-                "epoch_pos": self.epoch_pos, "epochs_done": self.epochs_done, "opt_g": mg, "opt_d": md,
-                "train_seconds": self.train_seconds + self.session_seconds}
-        return tensors, meta
+        return ckpt.trainer_state(self)
 
     def save(self, path) -> None:
-        tensors, meta = self.state_tensors()
-        ckpt.save_tensors(path, tensors, meta)
-        ckpt.write_json_twin(path, meta)
+        ckpt.save_trainer(self, path)
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
-        self.G.load_state_dict(ckpt.strip_prefix("G", tensors))
-        self.D.load_state_dict(ckpt.strip_prefix("D", tensors))
-        if self.G_ema is not None:
-            ema = ckpt.strip_prefix("G_ema", tensors)
-            self.G_ema.load_state_dict(ema if ema else self.G.state_dict())
-        if "opt_g" in meta:
-            for opt, name in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
-                opt.load_state_dict(ckpt.unflatten_optimizer(name, tensors, meta[name]))
-                for param, state in opt.state.items():   # fused kernels read moments in the param's layout
-                    state.update({k: torch.empty_like(param).copy_(v) for k, v in state.items() if v.shape == param.shape})
-            self.set_lr(self.cfg.lr_g, self.cfg.lr_d)
-        if "rng.gen" in tensors:
-            self.gen.set_state(tensors["rng.gen"])
-            torch.set_rng_state(tensors["rng.cpu"])
-            if self.device.type == "cuda" and "rng.cuda" in tensors:
-                torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-            self.perm = tensors["data.perm"].to(self.device)
-        for k in ("step", "d_step_count", "epoch_pos", "epochs_done"):
-            setattr(self, k, int(meta.get(k, 0)))
-        self.train_seconds = float(meta.get("train_seconds", 0.0))
-        if self.world.active:
-            torch.manual_seed(self.cfg.seed + 1 + self.world.rank + self.step)   # dropout differs between ranks
+        ckpt.load_trainer_state(self, tensors, meta)
 
     def export_generator(self, path, extra: dict | None = None, half: bool = False) -> None:
         """Generator-only file for weights/: the sampling generator (EMA if any) + config."""
-        sd = self.sampler.state_dict()
-        if half:
-            sd = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
-        ckpt.save_generator(path, sd, self.cfg.preset, self.mcfg.to_dict(), self.cfg.to_dict(), self.step,
-                            ema=self.G_ema is not None, **(extra or {}))
-
+        ckpt.export_generator(self, path, extra, half)

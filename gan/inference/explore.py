@@ -13,9 +13,10 @@ import threading
 import numpy as np
 import torch
 
-from gan.inference.sampling import GeneratorModel, make_grid
+from gan.inference.sampling import GeneratorModel
 
 N_SLIDERS = 8
+SLIDER_RANGE = (-3.0, 3.0)          # how far a slider moves z along its direction, in the prior's stds
 
 
 class Explorer:
@@ -83,17 +84,6 @@ class Explorer:
             s = torch.as_tensor(np.asarray(sliders, dtype=np.float32)[: self.n_directions])
             z = z + s @ self.directions(raw)[: len(s)]
         return z
-
-    def images(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False) -> np.ndarray:
-        """uint8 (n, 28, 28). ``digit``: one digit for all, or None (conditional: 0-9 repeating)."""
-        z = self.latents(seed, n, sliders, raw)
-        return self.model.generate(z, digit if self.model.conditional else None, fast=True)
-
-    def grid(self, seed: int, n: int, sliders=None, digit=None, raw: bool = False, nrow: int | None = None) -> np.ndarray:
-        imgs = self.images(seed, n, sliders, digit, raw)
-        if nrow is None:
-            nrow = min(n, 10)             # ten per row: columns line up with digits on conditional models
-        return make_grid(imgs, nrow=nrow).numpy()
 
 
 def shipped_directions(path, key: bytes) -> torch.Tensor | None:

@@ -6,7 +6,6 @@ the same seed gives the same digits on any machine. One function maps G's output
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from gan.engine.device import cpu_has_native_bf16
 from gan.engine.pixels import to_pixels
 from gan.models.registry import ModelConfig, model_config_from_dict
 
@@ -61,17 +61,6 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     t = t[:, None]
     lerp = (1 - t) * a + t * b
     return torch.where(so.abs() < 1e-6, lerp, (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b)
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """True on CPUs with bf16 dot-product instructions (AVX512-BF16 or AMX), where a bf16
-    forward is ~2.5x faster than fp32; elsewhere bf16 would be emulated and slower."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 @dataclass

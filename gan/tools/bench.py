@@ -79,8 +79,9 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
     """The conventional tutorial loop, same networks / loss / optimizer / batch, eager fp32."""
     from torchvision import datasets, transforms
 
+    from gan.engine.device import resolve_device
     from gan.engine.losses import get_loss
-    from gan.engine.trainer import make_optimizer, resolve_device
+    from gan.engine.optim import make_optimizer
     cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch, model=model)
     dev = resolve_device(device)
     mcfg = cfg.model_config()

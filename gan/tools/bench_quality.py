@@ -7,8 +7,13 @@ import time
 
 import torch
 
+from gan.app import pictures
+from gan.app.requests import Interpolation, Render
 from gan.engine.config import TrainConfig
 from gan.engine.data import load_mnist
+from gan.inference.explore import Explorer
+from gan.inference.int8_render import attach_int8
+from gan.inference.sampling import load_generator
 
 
 def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: float = 60.0, eval_every: float = 2.0,
@@ -91,21 +96,19 @@ def _p50_p95(fn, repeats: int = 30) -> tuple[float, float]:
 
 
 def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
-    from gan.inference.explore import Explorer
-    from gan.inference.sampling import load_generator
+    """p50 / p95 of the app's own render path (``gan.app.pictures``) for one generator file."""
     model = load_generator(weights, device=device)
     ex = Explorer(model)
     rows = []
     cases = {
-        "one digit": lambda: ex.grid(seed=1, n=1),
-        "64-digit grid": lambda: ex.grid(seed=1, n=64),
-        "slider move (64 digits)": lambda: ex.grid(seed=1, n=64, sliders=[0.5] + [0.0] * 7),
-        "10-frame interpolation": lambda: model.interpolate(1, 2, steps=10),
+        "one digit": lambda: pictures.render(ex, Render(seed=1, n=1)),
+        "64-digit grid": lambda: pictures.render(ex, Render(seed=1, n=64)),
+        "slider move (64 digits)": lambda: pictures.render(ex, Render(seed=1, n=64, sliders=(0.5,))),
+        "10-frame interpolation": lambda: pictures.interpolation(model, Interpolation(1, 2, 10, None, None)),
     }
     for name, fn in cases.items():
         p50, p95 = _p50_p95(fn, repeats)
         rows.append({"what": name, "preset": model.preset, "device": device, "p50_ms": p50, "p95_ms": p95})
-    from gan.inference.int8_render import attach_int8
     if attach_int8(model)["used"]:                   # what the app's renders use on this CPU
         p50, p95 = _p50_p95(cases["64-digit grid"], repeats)
         rows.append({"what": "64-digit grid, int8", "preset": model.preset, "device": device, "p50_ms": p50,
@@ -114,23 +117,17 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
 
 
 def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
-    from gan.tools.load import (
-        ui_overhead,  # starts the app: imports Gradio only when asked
-    )
+    from gan.tools.load import ui_overhead  # starts the app: imports Gradio only when asked
     return ui_overhead(preset, steps, repeats)
 
 
 def _slider(repeats: int) -> dict:
-    from gan.tools.load import (
-        slider_latency,  # starts the app and a browser: imported only when asked
-    )
+    from gan.tools.load import slider_latency  # starts the app and a browser: imported only when asked
     return slider_latency(repeats)
 
 
 def _stream_rate(preset: str, seconds: float, repeats: int) -> dict:
-    from gan.tools.load import (
-        stream_rate,  # starts the app: imports Gradio only when asked
-    )
+    from gan.tools.load import stream_rate  # starts the app: imports Gradio only when asked
     return stream_rate(preset, seconds, repeats)
 
 

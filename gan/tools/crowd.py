@@ -139,7 +139,7 @@ def submit_and_wait(client, req: TrainRequest, poll: float, leave_after: float |
 
 def trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float,
             leaves: bool) -> None:
-    args = TrainRequest.filled("dcgan", length_kind="seconds", length=run_seconds, batch=64, ema=0.0, seed=seed)
+    args = TrainRequest.filled("dcgan", length_kind="seconds", length=run_seconds, batch_size=64, ema=0.0, seed=seed)
     while not stop.is_set() and tally.count(max_requests):
         client = _client(url)                                 # a leaving visitor comes back as a new session
         try:

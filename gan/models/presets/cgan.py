@@ -5,11 +5,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from gan.models.presets.dcgan import (
-    dcgan_discriminator_trunk,
-    dcgan_generator_body,
-    dcgan_init,
-)
+from gan.models.presets.dcgan import dcgan_discriminator_trunk, dcgan_generator_body, dcgan_init
 from gan.models.registry import ModelConfig, Preset, register
 
 
