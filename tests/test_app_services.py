@@ -12,6 +12,7 @@ from gan.app import library as model_library
 from gan.app import limits as app_limits
 from gan.app.requests import InterpolateRequest
 from gan.engine import options
+from gan.evaluation import evaluate
 from tests.conftest import tiny_config
 from tests.helpers import draw
 
@@ -226,14 +227,12 @@ def test_a_run_frees_its_trainer_and_hands_the_pages_back_when_it_ends(fake_digi
     import weakref
     alive, calls = [], []
 
-    import gan.engine.trainer
-
-    class Tracked(gan.engine.trainer.Trainer):
+    class Tracked(runs.Trainer):
         def __init__(self, *a, **k):
             super().__init__(*a, **k)
             alive.append(weakref.ref(self))
 
-    monkeypatch.setattr(gan.engine.trainer, "Trainer", Tracked)          # start_run imports it when it runs
+    monkeypatch.setattr(runs, "Trainer", Tracked)
     monkeypatch.setattr(runs, "release_free_memory", lambda: calls.append([r() is not None for r in alive]))
     session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     run, thread = runs.start_run(session, tiny_config("dcgan", steps=3), fake_digits)
@@ -300,7 +299,7 @@ def test_a_train_request_with_empty_options_gets_the_presets_recipe():
 
 def test_the_final_quality_check_describes_the_finished_model(fake_digits, monkeypatch):
     checked = []
-    monkeypatch.setattr(runs, "quick_quality", lambda model, n=500, seed=4242: checked.append(model) or
+    monkeypatch.setattr(evaluate, "quick_quality", lambda model, n=500, seed=4242: checked.append(model) or
                         {"fid_ratio": 9.0, "modes": 10, "class_hist": [0.1] * 10})
     session = runs.Session(app_limits.Limits(1, 60, 100, 20, 2))
     run, thread = runs.start_run(session, tiny_config("dcgan", steps=7), fake_digits, quality_every=5)

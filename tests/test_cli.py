@@ -88,7 +88,7 @@ def test_sample_npy_and_png(trained, tmp_path):
 def test_eval_write_metrics_records_the_file_and_rewrites_the_card(trained, tmp_path, capsys):
     import shutil
 
-    from gan.commands.evaluate import CARD_END, CARD_START
+    from gan.shipping.card import CARD_END, CARD_START
     weights = tmp_path / "dcgan.safetensors"
     shutil.copy(trained / "g16.safetensors", weights)
     (tmp_path / "README.md").write_text(f"# card\n\n{CARD_START}\n| old table |\n{CARD_END}\n\nmore text\n")

@@ -73,7 +73,7 @@ def test_shipped_directions_are_fitted_once_per_machine(cache, monkeypatch):
 
 def test_a_fresh_machine_reads_the_shipped_fits_and_they_match_the_shipped_files(cache, monkeypatch):
     """weights/directions.safetensors holds every shipped model's fit, keyed by its weights (a
-    changed file needs `gan adopt` or `write_directions`); a fresh cache reads it, never fits."""
+    changed file needs `gan adopt` or `gan.shipping.install.refresh_directions`); a fresh cache reads it, never fits."""
     from gan.app.library import ModelLibrary
     from gan.inference.explore import shipped_directions
     fresh = load_generator("weights/one-digit.safetensors")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import time
 
+import pandas as pd
+
 from gan.app.runs import QUALITY_EVERY, Run, Session
 from gan.app.updates import KEEP, Update
 
@@ -48,7 +50,6 @@ def pd_frame(rows: list[dict], columns: dict[str, str]):
     a bar chart updated with an empty frame before its data reads the numbers as categories (the
     histogram's axis that 'started at 0.09'). So pages start from untyped empty frames and runs
     never send empty ones (``train_outputs`` keeps the chart instead)."""
-    import pandas as pd
     return pd.DataFrame(rows, columns=list(columns)).astype(columns) if rows else pd.DataFrame(columns=list(columns))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+from gan.app.threads import ThreadTuner, default_choices
+
 STEP_KINDS = ("d", "g", "both")
 
 
@@ -74,7 +76,6 @@ class RunControl:
             self._backgrounded = True                       # before the tuner starts worker threads
             self.foreground.background()
         if self.tune_threads and self._tuner is None:
-            from gan.app.threads import ThreadTuner, default_choices
             self._tuner = ThreadTuner(default_choices())     # in the training thread: its threads
         if self._tuner is not None:
             self._tuner.tick()

@@ -9,6 +9,9 @@ import sys
 import traceback
 
 import gradio as gr
+import gradio.queueing
+import gradio.routes
+import gradio.utils
 from gradio.exceptions import ComponentProcessingError
 
 from gan.app.requests import fields_of
@@ -113,9 +116,6 @@ class _OneLineForVisitorErrors:
 
 
 def quiet_visitor_errors() -> None:
-    import gradio.queueing
-    import gradio.routes
-    import gradio.utils
     for module in (gradio.queueing, gradio.routes, gradio.utils):
         if getattr(module, "traceback", None) is traceback:
             module.traceback = _OneLineForVisitorErrors()

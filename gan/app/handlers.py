@@ -7,6 +7,7 @@ server logs one line); anything else is a fault and is logged with its traceback
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import tempfile
@@ -16,11 +17,13 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import torch
 
 from gan.app import pictures
 from gan.app.charts import train_outputs
 from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
 from gan.app.limits import Limits, on_gpu
+from gan.app.memory import limit_malloc_arenas, settle_after_warm_up
 from gan.app.priority import Foreground
 from gan.app.render_batch import RenderBatcher
 from gan.app.requests import (
@@ -33,10 +36,12 @@ from gan.app.requests import (
     fields_of,
 )
 from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
+from gan.app.threads import one_thread_per_request
 from gan.app.updates import KEEP, Update
-from gan.engine.data import MNISTNotFound
+from gan.engine.data import MNISTNotFound, load_mnist
 from gan.engine.options import FORM_OPTIONS
 from gan.models.gallery import case_config, get_failure
+from gan.models.model_summary import model_markdown
 from gan.models.registry import get_preset
 
 log = logging.getLogger("gan.app")
@@ -65,8 +70,6 @@ class Playground:
         """Warm what visitors would wait for (every model, evaluator features), in the background;
         bound malloc's arenas and (on a CPU) each request's threads first, before the request
         threads exist (gan/app/memory.py, gan/app/threads.py)."""
-        from gan.app.memory import limit_malloc_arenas
-        from gan.app.threads import one_thread_per_request
         limit_malloc_arenas()
         if not on_gpu():
             one_thread_per_request()
@@ -74,19 +77,16 @@ class Playground:
         return self
 
     def _warm(self) -> None:
-        import torch
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first optimizer imports torch._dynamo: ~2 s
         warm_up(self.library)
         try:
             self.mnist                          # the first Start then trains at once
         except MNISTNotFound:
             pass                                # reported to the visitor who starts a run
-        from gan.app.memory import settle_after_warm_up
         settle_after_warm_up()                  # later full collections skip what start-up built
 
     @functools.cached_property
     def mnist(self):
-        from gan.engine.data import load_mnist
         return load_mnist("train", download=True)
 
     def session(self, key: str | None) -> Session:
@@ -135,9 +135,7 @@ class Playground:
     @staticmethod
     def diagram(gen) -> str:
         """G's and D's layers with their output shapes and parameter counts (from the modules)."""
-        import json
 
-        from gan.models.model_summary import model_markdown
         return model_markdown(gen.preset, json.dumps(gen.mcfg.to_dict(), sort_keys=True))
 
     def upload_weights(self, path, session_key: str | None = None):

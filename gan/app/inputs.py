@@ -6,12 +6,12 @@ import io
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 
 def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
     """Any sketch or upload (numpy array of any mode and size, a PIL image, a file path, or a
     Sketchpad dict) -> uint8 (28, 28): white digit on black, centred in a 20x20 box like MNIST."""
-    from PIL import Image, UnidentifiedImageError
     if isinstance(image, dict):                               # gr.Sketchpad / ImageEditor value
         layers = [image.get(k) for k in ("composite", "background")]
         image = next((x for x in layers if x is not None), None)
@@ -51,7 +51,6 @@ def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
 
 
 def _center_like_mnist(arr: np.ndarray) -> np.ndarray:
-    from PIL import Image
     ys, xs = np.nonzero(arr > 30)
     if len(ys) == 0:
         raise ValueError("the image is empty: draw a digit")

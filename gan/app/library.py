@@ -13,14 +13,16 @@ from pathlib import Path
 
 import torch
 
+from gan.evaluation.evaluate import reference
+from gan.inference.discriminators import load_discriminator
 from gan.inference.explore import Explorer
+from gan.inference.int8_render import attach_int8
 from gan.inference.sampling import GeneratorModel, load_generator
+from gan.models.registry import get_preset, goal_shortfalls
 from gan.paths import WEIGHTS_DIR
+from gan.shipping.install import shipped_names
 
 DEFAULT_MODEL = "cgan"
-
-
-NOT_GENERATORS = ("mnist_classifier", "directions")     # other files in weights/
 
 
 QUALITY_WORDS = ((2, "excellent"), (5, "good"), (15, "fair"), (60, "rough"))
@@ -51,21 +53,18 @@ class ModelLibrary:
 
     @functools.cached_property
     def _names(self) -> tuple[str, ...]:
-        names = sorted(p.stem for p in self.dir.glob("*.safetensors") if p.stem not in NOT_GENERATORS)
-        return tuple(sorted(names, key=lambda n: (n != DEFAULT_MODEL, n)))
+        return tuple(sorted(shipped_names(self.dir), key=lambda n: (n != DEFAULT_MODEL, n)))
 
     def names(self) -> list[str]:
         return list(self._names)
 
     def shortfalls(self, name: str) -> list[str]:
         """What the shipped file misses of its preset's goal (empty: at goal, or no card)."""
-        from gan.models.registry import get_preset, goal_shortfalls
         m = self.metrics.get(name)
         return goal_shortfalls(get_preset(name).goal, m) if m else []
 
     def label(self, name: str) -> str:
         """The model list's entry, short enough for a phone: the name, what it is, how good it looks."""
-        from gan.models.registry import get_preset
         try:
             title = re.sub(r" \(.*\)", "", get_preset(name).description.split(":")[0])   # "Keras DCGAN (Atienza)"
         except ValueError:
@@ -98,7 +97,6 @@ class ModelLibrary:
             return None
         with self._lock:
             if name not in self._discriminators:
-                from gan.inference.discriminators import load_discriminator
                 self._discriminators[name] = load_discriminator(path)
             return self._discriminators[name]
 
@@ -115,7 +113,6 @@ class ModelLibrary:
                 explorer = Explorer(model, cache=True, shipped=self.dir / "directions.safetensors")
                 explorer.pca_directions           # the sliders' directions, fitted once (in float)
                 if self.int8:                     # renders in int8 where that is accurate and faster
-                    from gan.inference.int8_render import attach_int8
                     self.int8_reports[name] = attach_int8(model)
                 self._models[name] = (model, explorer)
             return self._models[name]
@@ -129,17 +126,6 @@ def warm_up(model_library: "ModelLibrary | None" = None) -> None:
     try:
         for name in model_library.names() if model_library is not None else ():
             model_library.get(name)
-        from gan.evaluation.evaluate import reference
         reference()
     except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
         pass
-
-
-def write_directions(weights_dir) -> None:
-    """weights/directions.safetensors: every shipped model's slider directions, so that a fresh
-    machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
-    weights change (``gan adopt`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
-    from gan.inference.explore import write_shipped_directions
-    lib = ModelLibrary(weights_dir, int8=False)
-    explorers = {name: lib.get(name)[1] for name in lib.names()}
-    write_shipped_directions(explorers, Path(weights_dir) / "directions.safetensors")

@@ -8,8 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 from gan.app.requests import Interpolation, Render
+from gan.engine.losses import d_probability
+from gan.engine.pixels import from_pixels
+from gan.evaluation.classifier import embed
 from gan.inference.explore import Explorer
 from gan.inference.sampling import GeneratorModel, make_grid
 
@@ -32,7 +36,6 @@ def interpolation(model: GeneratorModel, i: Interpolation):
 
 
 def write_gif(frames: np.ndarray, path: Path, scale: int = 4, ms: int = 80) -> Path:
-    from PIL import Image
     pics = [Image.fromarray(f).resize((28 * scale, 28 * scale), Image.NEAREST) for f in frames]
     pics = pics + pics[-2:0:-1]                               # ping-pong loop
     pics[0].save(path, save_all=True, append_images=pics[1:], duration=ms, loop=0)
@@ -41,9 +44,6 @@ def write_gif(frames: np.ndarray, path: Path, scale: int = 4, ms: int = 80) -> P
 
 def probe(digit_u8: np.ndarray, discriminator=None, output: str = "tanh", loss: str = "non-saturating") -> dict:
     """The evaluator's class probabilities and, when a discriminator is given, its "real" score."""
-    from gan.engine.losses import d_probability
-    from gan.engine.pixels import from_pixels
-    from gan.evaluation.classifier import embed
     _, probs = embed(torch.from_numpy(digit_u8[None]))
     out = {"class": int(probs[0].argmax()), "probs": probs[0].tolist()}
     if discriminator is not None:

@@ -19,8 +19,11 @@ import torch
 from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
 from gan.app.memory import release_free_memory
+from gan.engine.checkpoint import save_generator
 from gan.engine.config import TrainConfig
-from gan.evaluation.evaluate import quick_quality
+from gan.engine.loop import start_from, total_steps, train
+from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import QualityHook
 from gan.inference.explore import Explorer
 from gan.inference.sampling import GeneratorModel, from_trainer, load_generator
 from gan.models.registry import get_preset
@@ -153,7 +156,6 @@ class SessionStore:
 
 def export_run(run: Run, folder: Path) -> Path:
     """The run's generator as a downloadable safetensors file (written once per run)."""
-    from gan.engine.checkpoint import save_generator
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in run.name)
     path = Path(folder) / f"{safe}-{id(run)}.safetensors"
     if not path.exists():
@@ -168,8 +170,6 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
     in flight and its CPU thread count follows the load (``gan.app.threads``)."""
-    from gan.engine.loop import start_from, total_steps, train
-    from gan.engine.trainer import Trainer
     run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground, tune_threads=foreground is not None))
     session.add_run(run)
 
@@ -183,12 +183,11 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
         if p.samples is not None:
             run.grid = p.samples.numpy()
         run.changed.set()
-        if quality_every and p.step and (p.step // quality_every) != ((run.history[-2]["step"] if len(run.history) > 1 else 0) // quality_every):
-            model = from_trainer(trainer)
-            run.quality.append({"step": p.step} | quick_quality(model))
+        if quality is not None:
+            quality(p)
 
     def body():
-        nonlocal trainer
+        nonlocal trainer, quality
         held, result = False, None
         try:
             if slots is not None:
@@ -203,20 +202,21 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             if init_from is not None:
                 start_from(trainer, init_from)
             run.total = total_steps(cfg, len(trainer.data))
+            if quality_every:                                  # the live mode meter: quick checks while it trains
+                quality = QualityHook(trainer, every_steps=quality_every, on_check=run.quality.append)
             run.status = "running"
             result = train(progress=progress, trainer=trainer, control=run.control, abort=run.abandoned)
-            last_checked = run.quality[-1]["step"] if run.quality else 0
-            if quality_every and result.status in ("finished", "aborted") and trainer.step > last_checked \
+            if quality is not None and result.status in ("finished", "aborted") and trainer.step > 0 \
                     and not session.closed and not run.abandoned():
                 run.status = "checking quality"                # the final figure, not the last periodic one
-                run.quality.append({"step": trainer.step} | quick_quality(from_trainer(trainer)))
+                quality.final(result.history[-1].elapsed)
             run.finish(result.status, result.message, result.trainer)
         except torch.cuda.OutOfMemoryError:
             run.finish("failed", "the GPU ran out of memory; try a smaller batch", None)
         except Exception as e:  # noqa: BLE001 - reported to the visitor, never crashes the server
             run.finish("failed", f"{type(e).__name__}: {e}", None)
         finally:
-            trainer = result = None                        # the run's networks and batches freed here
+            trainer = result = quality = None              # the run's networks and batches freed here
             run.control.close()
             if held:
                 slots.release()
@@ -224,7 +224,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
                 torch.cuda.empty_cache()
             release_free_memory()                          # the run's freed pages back to the system
 
-    trainer = None
+    trainer = quality = None
     thread = threading.Thread(target=body, name=f"train-{uuid.uuid4().hex[:6]}", daemon=True)
     thread.start()
     return run, thread

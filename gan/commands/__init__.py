@@ -7,6 +7,7 @@ files) ends in one ``error: ...`` line and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -18,7 +19,6 @@ COMMANDS = ("commands.list_presets", "commands.train", "commands.sample", "comma
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import importlib
     p = argparse.ArgumentParser(prog="python -m gan", description="MNIST GAN playground")
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in COMMANDS:

@@ -11,8 +11,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from gan.commands.evaluate import write_metrics
 from gan.paths import WEIGHTS_DIR
+from gan.shipping.card import write_metrics
 from gan.shipping.install import better, refresh_directions
 
 

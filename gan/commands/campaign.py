@@ -12,8 +12,13 @@ import signal
 import sys
 from pathlib import Path
 
+import torch
+
+from gan.engine.data import load_mnist
 from gan.evaluation.disk_cache import cache_dir
 from gan.paths import WEIGHTS_DIR
+from gan.shipping.campaign import Campaign, default_targets, format_status
+from gan.shipping.campaign_chart import draw_curves
 
 
 def add_parser(sub) -> None:
@@ -32,7 +37,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.shipping.campaign import Campaign, default_targets, format_status
     targets = default_targets()
     if args.targets:
         names = args.targets.split(",")
@@ -45,15 +49,12 @@ def run(args) -> None:
     if args.status:
         c = Campaign(args.dir, args.weights, None, targets, log=print)
         print(format_status(c.status_rows()))
-        from gan.shipping.campaign_chart import draw_curves
         png = Path(args.weights) / "campaign.png"
         draw_curves(c.state, {t.name: t.goal.get("fid_ratio") for t in targets}, png)
         print(f"curves: {png}")
         return
     become_idle()
-    import torch
     torch.set_num_threads(max(1, args.threads))
-    from gan.engine.data import load_mnist
     lock = Path(args.dir).expanduser() / "campaign.pid"
     claim(lock)
     stop = []

@@ -1,9 +1,10 @@
 """``python -m gan classifier``: retrain the evaluator's MNIST classifier."""
 from __future__ import annotations
 
+from gan.evaluation.classifier import DEFAULT_WEIGHTS, main
+
 
 def add_parser(sub) -> None:
-    from gan.evaluation.classifier import DEFAULT_WEIGHTS
     c = sub.add_parser("classifier", help="train the evaluator classifier")
     c.add_argument("--out", default=str(DEFAULT_WEIGHTS))
     c.add_argument("--epochs", type=int, default=4)
@@ -13,6 +14,5 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.evaluation.classifier import main
     acc = main(args.out, epochs=args.epochs, seed=args.seed, data_dir=args.data)
     print(f"test accuracy {acc:.4%}; wrote {args.out}")

@@ -6,11 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gan.engine.checkpoint import atomic_write_bytes
-
-CARD_START, CARD_END = "<!-- metrics-table:start -->", "<!-- metrics-table:end -->"
-METRIC_KEYS = ("fid", "fid_ratio", "floor_fid", "classifier_score", "real_classifier_score", "modes", "kl_uniform",
-               "precision", "recall", "class_hist", "cgan_accuracy", "digit", "digit_share")
+from gan.evaluation.evaluate import evaluate
+from gan.inference.sampling import load_generator
+from gan.shipping.card import metrics_entry, write_metrics
 
 
 def add_parser(sub) -> None:
@@ -25,8 +23,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.evaluation.evaluate import evaluate
-    from gan.inference.sampling import load_generator
     if not 100 <= args.n <= 60000:
         raise ValueError(f"--n must be in [100, 60000], got {args.n}")
     model = load_generator(args.weights)
@@ -51,48 +47,3 @@ def format_table(res: dict) -> str:
             v = " ".join(f"{x:.3f}" for x in v)
         rows.append(f"{k:22s} {v:>12}" if not isinstance(v, str) or len(v) <= 12 else f"{k:22s} {v}")
     return "\n".join([f"{'metric':22s} {'value':>12s}"] + rows)
-
-
-def metrics_entry(res: dict, meta: dict) -> dict:
-    """metrics.json's entry for a generator file: its scores and how it was trained (its metadata)."""
-    recipe = meta.get("recipe") or {}
-    entry = {k: res[k] for k in METRIC_KEYS if k in res}
-    return entry | {"device": recipe.get("device"), "train_seconds": recipe.get("train_seconds"),
-                    "epochs": recipe.get("epochs"), "steps": int(meta.get("step", 0)),
-                    "train_command": recipe.get("command"), "ema": bool(meta.get("ema", False))}
-
-
-def write_metrics(weights_dir: Path, name: str, entry: dict) -> None:
-    path = weights_dir / "metrics.json"
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[name] = entry
-    atomic_write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
-    card = weights_dir / "README.md"
-    if card.is_file():
-        atomic_write_bytes(card, with_table(card.read_text(), data).encode())
-
-
-def with_table(card: str, data: dict) -> str:
-    """The card with its metrics table (between the markers) regenerated from ``data``."""
-    if CARD_START not in card or CARD_END not in card:
-        raise ValueError(f"the model card has no {CARD_START} ... {CARD_END} markers for the table")
-    head, rest = card.split(CARD_START, 1)
-    _, tail = rest.split(CARD_END, 1)
-    return head + CARD_START + "\n" + metrics_table(data) + CARD_END + tail
-
-
-def metrics_table(data: dict) -> str:
-    from gan.models.registry import get_preset, goal_shortfalls
-    lines = ["| preset | trained on | time | epochs | G steps | FID | FID / floor | classifier score | modes "
-             "| precision / recall | conditional | goal | met |", "|---" * 13 + "|"]
-    for name, m in data.items():
-        goal = get_preset(name).goal
-        short = goal_shortfalls(goal, m)
-        cond = (f"acc {m['cgan_accuracy']:.1%}" if "cgan_accuracy" in m else
-                f"digit {m['digit']}: {m['digit_share']:.1%}" if "digit_share" in m else "")
-        goal_text = ", ".join(f"{k} {'<=' if k == 'fid_ratio' else '>='} {v:g}" for k, v in goal.items())
-        lines.append(f"| `{name}` | {m.get('device')} | {m.get('train_seconds')} s | {m.get('epochs')} | {m['steps']} "
-                     f"| {m['fid']:.3f} | **{m['fid_ratio']:.1f}x** | {m['classifier_score']:.2f} | {m['modes']} "
-                     f"| {m['precision']:.2f} / {m['recall']:.2f} | {cond} | {goal_text} "
-                     f"| {'yes' if not short else 'no: ' + ', '.join(short)} |")
-    return "\n".join(lines) + "\n"

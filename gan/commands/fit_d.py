@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from gan.engine.data import load_mnist
 from gan.inference.discriminators import export_discriminator, fit_discriminator
 
 
@@ -19,7 +20,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.engine.data import load_mnist
     if not 1 <= args.steps <= 10**6:
         raise ValueError(f"--steps must be in [1, 1000000], got {args.steps}")
     weights = Path(args.weights)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from gan.engine.data import load_mnist
+from gan.models.gallery import GALLERY, get_failure, run_case
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("gallery", help="reproduce a classic GAN failure, or its fix, and print its signature")
@@ -19,8 +22,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.engine.data import load_mnist
-    from gan.models.gallery import GALLERY, get_failure, run_case
     if args.list or not (args.name or args.all):
         for f in GALLERY.values():
             print(f"{f.name:24s} {f.title}")

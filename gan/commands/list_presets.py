@@ -1,6 +1,9 @@
 """``python -m gan list``: the presets, the app's default marked; ``--names`` for scripts."""
 from __future__ import annotations
 
+from gan.app.runs import DEFAULT_TRAIN_PRESET
+from gan.models.registry import get_preset, preset_names
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("list", help="list the presets")
@@ -9,8 +12,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.app.runs import DEFAULT_TRAIN_PRESET
-    from gan.models.registry import get_preset, preset_names
     for name in preset_names():
         if args.names:
             print(name)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
+from gan.inference.sampling import load_generator, make_grid, to_pil
+
 
 def add_parser(sub) -> None:
     s = sub.add_parser("sample", help="sample digits from a generator")
@@ -18,7 +20,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.inference.sampling import load_generator, make_grid, to_pil
     if not 1 <= args.n <= 10000:
         raise ValueError(f"--n must be in [1, 10000], got {args.n}")
     model = load_generator(args.weights)

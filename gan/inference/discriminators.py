@@ -14,6 +14,7 @@ from torch import nn
 
 from gan.engine.checkpoint import prefixed, save_tensors
 from gan.engine.config import TrainConfig
+from gan.engine.data import load_mnist
 from gan.engine.trainer import Trainer
 from gan.inference.sampling import load_generator, load_network
 
@@ -22,7 +23,6 @@ DISCRIMINATOR_FORMAT = "gan-playground/discriminator/v1"
 
 def fit_discriminator(weights: str | Path, steps: int = 1000, data=None, device: str = "cpu", seed: int = 0,
                       log=None) -> Trainer:
-    from gan.engine.data import load_mnist
     model = load_generator(weights)
     recipe = model.meta.get("train_config") or TrainConfig.for_preset(model.preset, steps=1).to_dict()
     cfg = TrainConfig.from_dict(recipe | {"model": model.mcfg.to_dict(), "steps": steps, "epochs": None,

@@ -13,6 +13,8 @@ import threading
 import numpy as np
 import torch
 
+from gan.engine.checkpoint import read_tensors, save_tensors
+from gan.evaluation.disk_cache import cached, key_name, tensor_bytes
 from gan.inference.sampling import GeneratorModel
 
 N_SLIDERS = 8
@@ -39,7 +41,6 @@ class Explorer:
             return self._pca
 
     def _cached_fit(self) -> torch.Tensor:
-        from gan.evaluation.disk_cache import cached
 
         def check(entry) -> torch.Tensor:
             dirs = entry[0]["directions"]
@@ -57,7 +58,6 @@ class Explorer:
 
     def cache_key(self) -> bytes:
         """What the fit depends on: the weights, the preset, the fit's size and seed, the shape."""
-        from gan.evaluation.disk_cache import tensor_bytes
         shape = (self.n_directions, self.model.mcfg.z_dim)
         return tensor_bytes(self.model.G.state_dict()) + repr((self.model.preset, self._fit, shape)).encode()
 
@@ -88,8 +88,6 @@ class Explorer:
 
 def shipped_directions(path, key: bytes) -> torch.Tensor | None:
     """The fit stored for ``key`` in a directions file, if it holds one (any problem: None)."""
-    from gan.engine.checkpoint import read_tensors
-    from gan.evaluation.disk_cache import key_name
     try:
         tensors, meta = read_tensors(path)
         name = meta["keys"].get(key_name(key))
@@ -100,7 +98,5 @@ def shipped_directions(path, key: bytes) -> torch.Tensor | None:
 
 def write_shipped_directions(explorers: dict[str, "Explorer"], path) -> None:
     """Store each explorer's fit under its model's name, keyed by what it depends on."""
-    from gan.engine.checkpoint import save_tensors
-    from gan.evaluation.disk_cache import key_name
     save_tensors(path, {name: e.pca_directions for name, e in explorers.items()},
                  {"keys": {key_name(e.cache_key()): name for name, e in explorers.items()}})

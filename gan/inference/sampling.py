@@ -6,6 +6,7 @@ the same seed gives the same digits on any machine. One function maps G's output
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
+from PIL import Image
 
+from gan.engine.checkpoint import read_tensors, strip_prefix
 from gan.engine.device import cpu_has_native_bf16
 from gan.engine.pixels import to_pixels
+from gan.models.fused_upsample import fuse_upsample_convs
 from gan.models.registry import ModelConfig, model_config_from_dict
 
 
@@ -148,7 +152,6 @@ def load_network(path: str | Path, role: str = "G", max_bytes: int | None = None
     project, with every tensor's name, shape, dtype and value checked. Shapes are checked on
     the meta device first: a file's model_args cannot make us allocate a network larger than
     the tensors it actually carries."""
-    from gan.engine.checkpoint import read_tensors, strip_prefix
     name = Path(path).name
     tensors, meta = read_tensors(path, max_bytes=max_bytes)
     preset, model_args = meta.get("preset"), meta.get("model_args")
@@ -183,19 +186,16 @@ def load_generator(path: str | Path, device="cpu", max_bytes: int | None = None)
     G, mcfg, meta = load_network(path, "G", max_bytes)
     # channels_last on a CPU: oneDNN's native layout, 1.7x faster keras-dcgan and 2.6x cs231n renders
     fmt = torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
-    from gan.models.fused_upsample import fuse_upsample_convs
     fuse_upsample_convs(G)               # upsample + 5x5 conv on the small map: 1.8x faster keras-dcgan
     return GeneratorModel(G.to(device, memory_format=fmt), mcfg, meta["preset"], meta)
 
 
 def from_trainer(trainer) -> GeneratorModel:
     """A sampling copy of a Trainer's generator (EMA if any), detached from training."""
-    import copy
     G = copy.deepcopy(trainer.sampler).float().eval().requires_grad_(False)
     G = G.to(memory_format=torch.contiguous_format)
     return GeneratorModel(G, trainer.mcfg, trainer.cfg.preset, {"step": trainer.step})
 
 
 def to_pil(image_u8):
-    from PIL import Image
     return Image.fromarray(np.asarray(image_u8, dtype=np.uint8), mode="L")

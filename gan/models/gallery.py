@@ -12,6 +12,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable
 
+from gan.engine.config import TrainConfig
+from gan.engine.data import load_mnist
+from gan.engine.loop import start_from, train
+from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import QualityHook
+from gan.inference.sampling import load_generator
 from gan.paths import WEIGHTS_DIR
 
 BASE = {"preset": "vanilla", "ema": 0.0, "seed": 0}
@@ -92,7 +98,6 @@ GALLERY = {f.name: f for f in FAILURES}
 
 
 def case_config(name: str, fix: bool = False, device: str = "cpu", **overrides):
-    from gan.engine.config import TrainConfig
     f = get_failure(name)
     opts = {"steps": f.steps} | BASE | f.recipe | (f.fix if fix else {}) | overrides
     return TrainConfig.for_preset(opts.pop("preset"), device=device, log_every=10, sample_every=10**6, **opts)
@@ -106,11 +111,6 @@ def get_failure(name: str) -> Failure:
 
 def run_case(name: str, fix: bool = False, data=None, device: str = "cpu", **overrides) -> dict:
     """Train the failure's recipe (or its fix) from scratch and measure its signature."""
-    from gan.engine.data import load_mnist
-    from gan.engine.loop import start_from, train
-    from gan.engine.trainer import Trainer
-    from gan.evaluation.evaluate import quick_quality
-    from gan.inference.sampling import from_trainer, load_generator
     f = get_failure(name)
     rows: list[dict] = []
     cfg = case_config(name, fix, device, **overrides)
@@ -118,7 +118,7 @@ def run_case(name: str, fix: bool = False, data=None, device: str = "cpu", **ove
     if f.init == "pretrained":
         start_from(trainer, load_generator(WEIGHTS_DIR / f"{cfg.preset}.safetensors"))
     result = train(trainer=trainer, progress=lambda p: rows.append(p.stats) if p.stats else None)
-    quality = quick_quality(from_trainer(result.trainer)) if f.needs_quality else None
+    quality = QualityHook(result.trainer).final() if f.needs_quality else None
     signature = f.measure(rows, quality)
     return {"failure": name, "run": "fix" if fix else "failure", "status": result.status, "steps": result.trainer.step,
             "seconds": round(result.history[-1].elapsed, 1), "signature": signature, "shows_failure": f.shows(signature)}

@@ -8,6 +8,8 @@ import json
 import torch
 from torch import nn
 
+from gan.models.registry import model_config_from_dict
+
 
 def layer_rows(net: nn.Module, *inputs) -> tuple[list[dict], tuple]:
     """([{"layer", "kind", "output", "params"}] for every leaf module in the order they run,
@@ -59,6 +61,5 @@ def markdown(summary: dict, z_dim: int) -> str:
 @functools.lru_cache(maxsize=32)
 def model_markdown(preset: str, model_args_json: str) -> str:
     """The layer tables of a preset with these architecture arguments (cached: they never change)."""
-    from gan.models.registry import model_config_from_dict
     mcfg = model_config_from_dict(preset, json.loads(model_args_json))
     return markdown(describe(mcfg), mcfg.z_dim)

@@ -22,7 +22,10 @@ from gan.engine.checkpoint import atomic_write_bytes
 from gan.engine.config import TrainConfig
 from gan.engine.loop import resume_trainer, train
 from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import evaluate
+from gan.inference.sampling import load_generator
 from gan.models.registry import get_preset, goal_shortfalls
+from gan.shipping.card import metrics_entry
 from gan.shipping.install import better, install
 
 # the order of turns on a tie: the visibly broken first (a grid of 3s, missing digits, smears)
@@ -189,9 +192,6 @@ class Campaign:
 
 def _evaluate_10k(path: Path) -> dict:
     """The card's metrics (10,000 samples, seed 12345) of a generator file, as metrics.json keeps them."""
-    from gan.commands.evaluate import metrics_entry
-    from gan.evaluation.evaluate import evaluate
-    from gan.inference.sampling import load_generator
     model = load_generator(path)
     return metrics_entry(evaluate(model, n=10000), model.meta)
 

@@ -9,6 +9,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from gan.inference.discriminators import export_discriminator, fit_discriminator
+from gan.inference.explore import Explorer, write_shipped_directions
+from gan.inference.sampling import load_generator, make_grid, to_pil
+from gan.shipping.card import write_metrics
+
+NOT_GENERATORS = ("mnist_classifier", "directions")     # the other .safetensors files in weights/
+
+
+def shipped_names(weights_dir: Path) -> list[str]:
+    """The generators a weights folder ships (its .safetensors files but the evaluator and the directions)."""
+    return sorted(p.stem for p in Path(weights_dir).glob("*.safetensors") if p.stem not in NOT_GENERATORS)
+
 
 def better(new: dict, old: dict | None) -> bool:
     """Whether metrics ``new`` beat ``old`` (lower FID / floor; for single-digit models a larger
@@ -25,7 +37,6 @@ def better(new: dict, old: dict | None) -> bool:
 
 def draw_samples(generator_path: Path, png: Path) -> None:
     """The card's 10x10 grid (seed 0; conditional models: a column per digit)."""
-    from gan.inference.sampling import load_generator, make_grid, to_pil
     model = load_generator(generator_path)
     png.parent.mkdir(parents=True, exist_ok=True)
     to_pil(make_grid(model.sample(0, 100, None), nrow=10).numpy()).save(png)
@@ -33,7 +44,6 @@ def draw_samples(generator_path: Path, png: Path) -> None:
 
 def fit_probe(generator_path: Path, out: Path, steps: int, data=None, device: str = "cpu") -> None:
     """The probe tab's discriminator, fitted against this generator's samples."""
-    from gan.inference.discriminators import export_discriminator, fit_discriminator
     out.parent.mkdir(parents=True, exist_ok=True)
     trainer = fit_discriminator(generator_path, steps=steps, data=data, device=device)
     export_discriminator(trainer, out, generator_path.name)
@@ -43,7 +53,6 @@ def install(weights_dir: Path, name: str, generator_path: Path, entry: dict, pro
             data=None) -> None:
     """Copy ``generator_path`` into ``weights_dir`` as ``name``, with its grid, probe D, metrics
     entry and the slider directions of every shipped model refreshed."""
-    from gan.commands.evaluate import write_metrics
     weights_dir = Path(weights_dir)
     target = weights_dir / f"{name}.safetensors"
     if Path(generator_path).resolve() != target.resolve():
@@ -55,5 +64,10 @@ def install(weights_dir: Path, name: str, generator_path: Path, entry: dict, pro
 
 
 def refresh_directions(weights_dir: Path) -> None:
-    from gan.app.library import write_directions
-    write_directions(weights_dir)
+    """weights/directions.safetensors: every shipped model's slider directions, so that a fresh
+    machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
+    weights change (``install`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
+    weights_dir = Path(weights_dir)
+    explorers = {name: Explorer(load_generator(weights_dir / f"{name}.safetensors"), cache=True)
+                 for name in shipped_names(weights_dir)}
+    write_shipped_directions(explorers, weights_dir / "directions.safetensors")

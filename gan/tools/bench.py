@@ -19,8 +19,15 @@ from pathlib import Path
 
 import torch
 
+from gan.commands.options import add_amp_option
 from gan.engine.config import TrainConfig
-from gan.engine.data import load_mnist
+from gan.engine.data import FILES, candidate_dirs, find_idx_file, load_mnist, read_maybe_gz
+from gan.engine.device import resolve_device
+from gan.engine.losses import get_loss
+from gan.engine.optim import make_optimizer
+from gan.engine.trainer import Trainer
+from gan.tools.bench_ddp import add_ddp_bench
+from gan.tools.bench_quality import add_quality_benches
 
 
 def _sync(device) -> None:
@@ -32,7 +39,6 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
                  repeats: int = 5, warmup: int = 30, compile: bool | None = None, data=None, **overrides) -> dict:
     import torch._dynamo
 
-    from gan.engine.trainer import Trainer
     # compiled code is cached per forward() code object, so every earlier configuration's networks
     # count towards dynamo's recompile limit: past it the "compiled" rows silently ran eager (H200 run 1)
     torch._dynamo.reset()
@@ -58,7 +64,6 @@ def bench_engine(preset: str, device: str = "auto", batch: int | None = None, se
 
 def _torchvision_root(data_dir=None) -> str:
     """A torchvision MNIST folder (MNIST/raw, uncompressed) built from the local IDX files."""
-    from gan.engine.data import FILES, candidate_dirs, find_idx_file, read_maybe_gz
     root = Path(tempfile.mkdtemp(prefix="mnist-tv-"))
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -79,9 +84,6 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
     """The conventional tutorial loop, same networks / loss / optimizer / batch, eager fp32."""
     from torchvision import datasets, transforms
 
-    from gan.engine.device import resolve_device
-    from gan.engine.losses import get_loss
-    from gan.engine.optim import make_optimizer
     cfg = TrainConfig.for_preset(preset, steps=1, batch_size=batch, model=model)
     dev = resolve_device(device)
     mcfg = cfg.model_config()
@@ -139,7 +141,6 @@ def run_baseline(args) -> list[dict]:
 def add_parser(sub) -> None:
     b = sub.add_parser("bench", help="benchmarks (print a table, or --json)")
     bs = b.add_subparsers(dest="bench", required=True)
-    from gan.commands.options import add_amp_option
     for name, fn in (("train", run_train), ("baseline", run_baseline)):
         p = bs.add_parser(name)
         p.add_argument("--preset", default="dcgan")
@@ -151,9 +152,7 @@ def add_parser(sub) -> None:
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--json", action="store_true")
         p.set_defaults(fn=lambda a, fn=fn: _emit(a, fn(a)))
-    from gan.tools.bench_quality import add_quality_benches
     add_quality_benches(bs, _emit)
-    from gan.tools.bench_ddp import add_ddp_bench
     add_ddp_bench(bs, _emit)
 
 

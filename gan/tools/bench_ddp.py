@@ -14,9 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gan.engine.checkpoint import read_tensors
+
 
 def _train(nproc: int, args, out: Path) -> dict:
-    from gan.engine.checkpoint import read_tensors
     threads = max(1, (os.cpu_count() or 1) // nproc)
     cmd = [sys.executable] + (["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
                               if nproc > 1 else [])

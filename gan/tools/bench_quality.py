@@ -2,18 +2,26 @@
 ttq|visitor|latency|ui|stream``)."""
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 
 import torch
 
 from gan.app import pictures
+from gan.app.library import ModelLibrary
 from gan.app.requests import Interpolation, Render
+from gan.app.runs import app_recipe
+from gan.commands.options import add_train_options, config_from_args
 from gan.engine.config import TrainConfig
 from gan.engine.data import load_mnist
+from gan.engine.loop import train
+from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import evaluate, reference, score_images
 from gan.inference.explore import Explorer
 from gan.inference.int8_render import attach_int8
-from gan.inference.sampling import load_generator
+from gan.inference.sampling import from_trainer, load_generator
+from gan.tools.load import slider_latency, stream_rate, ui_overhead
 
 
 def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: float = 60.0, eval_every: float = 2.0,
@@ -22,12 +30,7 @@ def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: floa
 
     The clock counts training only: evaluations are excluded, and so is the first step, which
     on CUDA is where ``torch.compile`` builds its kernels (reported as ``warmup_seconds``)."""
-    import dataclasses
 
-    from gan.engine.loop import train
-    from gan.engine.trainer import Trainer
-    from gan.evaluation.evaluate import reference, score_images
-    from gan.inference.sampling import from_trainer
     floor = reference()["floor_fid"]
     cfg = dataclasses.replace(cfg, seconds=max_seconds * 10 + 60, steps=None, epochs=None,  # the caller's stays as given
                               log_every=min(cfg.log_every, 20), sample_every=10**9)
@@ -67,10 +70,6 @@ def time_to_quality(cfg: TrainConfig, fid_ratio: float = 20.0, max_seconds: floa
 def visitor_run(preset: str = "cgan", seconds: float = 60.0, log=print, data=None, **overrides) -> dict:
     """The visitor's own run: the app's CPU recipe from scratch for ``seconds`` of training, then
     the card's metrics of what the visitor ends with (10,000 samples, seed 12345)."""
-    from gan.app.runs import app_recipe
-    from gan.engine.loop import train
-    from gan.evaluation.evaluate import evaluate
-    from gan.inference.sampling import from_trainer
     cfg = app_recipe(preset, gpu=False)
     cfg.steps, cfg.epochs, cfg.seconds, cfg.log_every, cfg.sample_every = None, None, seconds, 50, 10**9
     for k, v in overrides.items():
@@ -117,22 +116,18 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
 
 
 def _ui_overhead(preset: str, steps: int, repeats: int) -> dict:
-    from gan.tools.load import ui_overhead  # starts the app: imports Gradio only when asked
     return ui_overhead(preset, steps, repeats)
 
 
 def _slider(repeats: int) -> dict:
-    from gan.tools.load import slider_latency  # starts the app and a browser: imported only when asked
     return slider_latency(repeats)
 
 
 def _stream_rate(preset: str, seconds: float, repeats: int) -> dict:
-    from gan.tools.load import stream_rate  # starts the app: imports Gradio only when asked
     return stream_rate(preset, seconds, repeats)
 
 
 def add_quality_benches(bs, emit) -> None:
-    from gan.commands.options import add_train_options, config_from_args
     t = bs.add_parser("ttq", help="training seconds until FID <= R x floor (every training option applies)")
     t.add_argument("--preset", default="dcgan")
     t.add_argument("--fid-ratio", type=float, default=20.0)
@@ -174,6 +169,5 @@ def add_quality_benches(bs, emit) -> None:
 
 
 def _shipped() -> list[str]:
-    from gan.app.library import ModelLibrary
     lib = ModelLibrary()
     return [str(lib.dir / f"{name}.safetensors") for name in lib.names()]

@@ -16,6 +16,7 @@ import random
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from gan.app.requests import RenderRequest, TrainRequest, api_call
@@ -52,7 +53,6 @@ class PageRenders:
     the request the browser sends for a queue-free event. Errors raise with the server's message."""
 
     def __init__(self, url: str):
-        import uuid
 
         import httpx
         self.http = httpx.Client(base_url=url.rstrip("/") + "/gradio_api/", timeout=60)

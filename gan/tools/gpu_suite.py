@@ -32,11 +32,21 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
 
+import torch
+
+from gan.engine.data import load_mnist
+from gan.evaluation.evaluate import evaluate, reference
+from gan.inference.sampling import load_generator
+from gan.models.registry import get_preset, preset_names
 from gan.paths import REPO
+from gan.shipping.card import metrics_entry
+from gan.shipping.install import draw_samples, fit_probe
+from gan.tools.bench import bench_baseline, bench_engine
 
 SHARES = {"tests": 0.07, "train": 0.55, "finish": 0.18, "bench": 0.20}
 MIN_S = {"tests": 20.0}   # a pytest process's start alone took over 4 s (a 60 s smoke's share) on a busy 2-core CPU
@@ -61,7 +71,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> None:
-    from gan.models.registry import preset_names
     if not 20 <= args.budget_s <= 3600:
         raise ValueError(f"--budget-s must be in [20, 3600], got {args.budget_s}")
     presets = args.presets.split(",") if args.presets else preset_names()
@@ -69,7 +78,6 @@ def run(args) -> None:
     if unknown:
         raise ValueError(f"unknown preset(s) {unknown}")
     if args.device == "cuda":
-        import torch
         if not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA GPU here (use --device cpu --smoke for the CPU check)")
     parts = args.parts.split(",")
@@ -98,7 +106,6 @@ class Suite:
         return self.budget - (time.perf_counter() - self.t0)
 
     def run(self) -> dict:
-        import threading
         self.out.mkdir(parents=True, exist_ok=True)
         self.children: list[subprocess.Popen] = []
         self.lock = threading.Lock()
@@ -146,9 +153,6 @@ class Suite:
                 "status": "ok" if p["returncode"] in (0, 5) else "failed"}   # 5: none ran (no GPU here)
 
     def bench(self, limit: float) -> dict:
-        from gan.engine.data import load_mnist
-        from gan.models.registry import get_preset
-        from gan.tools.bench import bench_baseline, bench_engine
         data = load_mnist("train")
         tiny = {"model": get_preset("dcgan").tiny_model} if self.smoke else {}
         batches = (16,) if self.smoke else (128, 1024)
@@ -173,7 +177,6 @@ class Suite:
                 "speedup": round(best / base["images_per_sec"], 2) if base["images_per_sec"] else None}
 
     def train(self, limit: float) -> dict:
-        from gan.evaluation.evaluate import reference
         deadline = time.perf_counter() + limit
         reference(self.n_ref)      # on disk before any run starts: each run's goal checks read it, none recompute it
         queue = [(name, name, []) for name in self.presets]
@@ -212,11 +215,6 @@ class Suite:
         return {"runs": runs, "concurrency": f"{conc} runs at a time, each given an equal share of the time left"}
 
     def finish(self, limit: float) -> dict:
-        from gan.commands.evaluate import metrics_entry
-        from gan.engine.data import load_mnist
-        from gan.evaluation.evaluate import evaluate
-        from gan.inference.sampling import load_generator
-        from gan.shipping.install import draw_samples, fit_probe
         deadline, done = time.perf_counter() + limit, {}
         metrics, data = {}, load_mnist("train")
         for name in self.presets:
@@ -272,7 +270,6 @@ def _export_path(work: Path, name: str) -> Path:
 
 
 def train_command(name: str, seconds: float, device: str, smoke: bool, work: Path, run_name: str | None = None) -> list[str]:
-    from gan.models.registry import get_preset
     p = get_preset(name)
     run_name = run_name or name
     recipe = dict(p.gpu_recipe)
@@ -351,5 +348,4 @@ def _run(cmd: list[str], limit: float, log: Path) -> dict:
 
 
 def _gpu_name(device: str) -> str:
-    import torch
     return torch.cuda.get_device_name() if device == "cuda" and torch.cuda.is_available() else "cpu"

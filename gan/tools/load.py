@@ -13,15 +13,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
+from gan.app.library import ModelLibrary
 from gan.app.requests import TrainRequest, api_call
+from gan.app.runs import app_recipe
+from gan.engine.data import load_mnist
+from gan.engine.loop import train
 from gan.paths import REPO
 from gan.tools.crowd import Tally, explorer, submit_and_wait, trainer
 
@@ -88,7 +94,6 @@ def start_server(env: dict[str, str], timeout: float = 120) -> tuple[subprocess.
     port = _free_port()
     env = os.environ | {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                         "GRADIO_ANALYTICS_ENABLED": "False"} | env
-    import tempfile
     log = tempfile.TemporaryFile(mode="w+")             # the server's log: a pipe nobody reads would fill and block it
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -136,7 +141,6 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
     """The crowd for ``seconds``, and longer (up to ``max_seconds``) until ``until(tally)`` holds
     (say, so many renders answered and a visitor who left mid-run): a slow machine then takes
     longer to show the same traffic, instead of showing less of it."""
-    from gan.app.library import ModelLibrary
     if profile not in ("mixed", "cgan50"):
         raise ValueError(f"--profile must be mixed or cgan50, got {profile!r}")
     models = ModelLibrary().names()
@@ -244,9 +248,6 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
     because a shared 2-core machine drifts by 10-20 % from minute to minute."""
     from gradio_client import Client
 
-    from gan.app.runs import app_recipe
-    from gan.engine.data import load_mnist
-    from gan.engine.loop import train
     args = TrainRequest.filled(preset, length_kind="steps", length=steps)     # the app's recipe for the preset
     data = load_mnist("train")
     proc, url = start_server({})
@@ -320,7 +321,6 @@ SLIDER_TO_PICTURE_JS = """(v) => new Promise(res => {
 def slider_latency(repeats: int = 25, log=print) -> dict:
     """Milliseconds from a slider's new value to the new picture decoded in the page (Debian's
     Chromium through Playwright, timed inside the page; cgan, 50 digits): what a visitor feels."""
-    import shutil
 
     from playwright.sync_api import sync_playwright
     chromium = shutil.which("chromium")
