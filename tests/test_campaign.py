@@ -181,3 +181,17 @@ def test_the_campaign_yields_to_other_sessions_as_well():
     assert out.returncode == 0, out.stderr
     idle, nice, group = out.stdout.split(maxsplit=2)
     assert (idle, nice) == ("True", "19") and group.strip().endswith("nice 19")
+
+
+@pytest.mark.parametrize("target", default_targets(), ids=lambda t: t.name)
+def test_a_shipped_files_command_is_the_one_straight_run_its_turns_add_up_to(target, tmp_path):
+    """metrics.json's train_command reproduces a campaign's file: the CLI builds the same config."""
+    from gan.commands import build_parser
+    from gan.commands.options import config_from_args
+    command = target.train_command(1234)
+    args = build_parser().parse_args(command.split()[3:] + ["--out", str(tmp_path)])
+    cli = config_from_args(args)
+    ours = target.config(tmp_path, None, 1234)
+    skip = {"out_dir", "checkpoint_every", "log_every", "compile", "device", "seconds"}
+    assert {k: v for k, v in cli.to_dict().items() if k not in skip} == \
+        {k: v for k, v in ours.to_dict().items() if k not in skip}

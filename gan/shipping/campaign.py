@@ -48,6 +48,19 @@ class Target:
     def goal(self) -> dict:
         return get_preset(self.preset).goal
 
+    def train_command(self, steps: int) -> str:
+        """The one ``gan train`` run that this target's resumed turns add up to."""
+        flags = []
+        for k, v in self.overrides.items():
+            if k in ("checkpoint_every", "log_every"):
+                continue
+            if isinstance(v, bool):
+                flags.append(f"--{'' if v else 'no-'}{k.replace('_', '-')}")
+            else:
+                text = ",".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
+                flags.append(f"--{k.replace('_', '-')} {text}")
+        return " ".join(["python -m gan train --preset", self.preset, *flags, f"--steps {steps}"])
+
 
 def default_targets() -> list[Target]:
     """Every preset with its weights recipe, plus the single-digit goal's other digits (measured, not shipped)."""
@@ -138,7 +151,7 @@ class Campaign:
     def check(self, t: Target, trainer: Trainer) -> dict:
         e, folder = self.entry(t), self.root / t.name
         candidate = folder / "candidate.safetensors"
-        recipe = {"command": f"python -m gan campaign (target {t.name})", "device": "cpu (campaign, idle priority)",
+        recipe = {"command": t.train_command(trainer.step), "device": "cpu (campaign, idle priority)",
                   "train_seconds": round(trainer.train_seconds, 1), "cpu_hours": round(e["cpu_seconds"] / 3600, 3),
                   "epochs": round(trainer.epoch, 2), "status": "campaign"}
         trainer.export_generator(candidate, extra={"recipe": recipe}, half=True)
