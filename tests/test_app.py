@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
-from tests.conftest import open_browser
+from tests.helpers import open_browser
 
 
 def _img(path):

@@ -12,7 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
-from tests.conftest import ROOT, new_client, release
+from tests.helpers import ROOT, new_client, release
 
 SLIDERS = [0.0] * 8
 NAN, INF = float("nan"), float("inf")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import open_browser
+from tests.helpers import open_browser
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 FAKE_SPACES = '''
 durations = []

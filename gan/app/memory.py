@@ -2,18 +2,16 @@
 
 glibc gives every thread that allocates while another holds an arena its own malloc arena (up
 to 8 per core). A Gradio server runs dozens of request threads, so freed tensors and images are
-kept in many arenas and the resident size creeps up with the crowd (measured: +186 MB in the
-second minute of ``python -m gan load``). Two arenas kept the same crowd flat, and no slower
-(README, Reliability).
+kept in many arenas and the resident size creeps up with the crowd. Two arenas keep it flat,
+and no slower (README, Reliability, has the figures from ``python -m gan load``).
 
 A training run frees its networks, optimizer state and batches when it ends, but glibc keeps
-the freed pages inside its heaps unless they sit at a heap's top: each run's end left the
-server ~20-40 MB larger (+120 MB over a crowd's second minute of back-to-back runs).
-``release_free_memory()`` hands them back (malloc_trim), once per run.
+the freed pages inside its heaps unless they sit at a heap's top, so each run's end would leave
+the server larger. ``release_free_memory()`` hands them back (malloc_trim), once per run.
 
 Python's full garbage collections walk every tracked object: once the models, Gradio and
-torch are loaded that is millions, and one full collection under a crowd stopped every request
-for ~360 ms (gc callbacks, ``python -m gan load``). ``settle_after_warm_up()`` moves what start-up
+torch are loaded that is millions, and one full collection under a crowd stops every request
+for a visible moment. ``settle_after_warm_up()`` moves what start-up
 built into the permanent generation (``gc.freeze``, as CPython's docs advise for servers), so
 later collections walk only what requests and runs create."""
 from __future__ import annotations

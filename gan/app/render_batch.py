@@ -7,19 +7,19 @@ request supersedes their older one still in the queue (it returns None: nothing 
 the newer picture is on its way), so a dragged slider never queues stale work.
 
 Which job next: the oldest *cheap* one (estimated cost - its rows times its model's measured
-seconds a row - under ``cheap_s``), so that a one-digit grid (~1 ms) never waits behind another
-visitor's 100-digit keras-dcgan grid (~150 ms); otherwise the one with the least slack, every
+seconds a row - under ``cheap_s``), so that a one-digit grid never waits behind another
+visitor's 100-digit keras-dcgan grid, a hundred times dearer; otherwise the one with the least slack, every
 job being due the same time after it was queued (least queued-at minus cost): an expensive
 job goes before a cheaper one queued a little earlier, which still has time to spare. A pass
 merges the chosen job's model's other queued jobs only while its estimated cost stays under
 ``merge_s`` (or the chosen job's own): merging small grids saves passes, but two 100-digit
-keras-dcgan grids in one pass would make both wait ~300 ms where two workers draw them side
-by side in ~150.
+keras-dcgan grids in one pass would make both wait twice as long as two workers drawing them
+side by side.
 
 Batches are padded to a few fixed sizes (``BUCKETS``): the CPU kernels (oneDNN) keep one
 compiled primitive per input shape, and a crowd asking for every size from 1 to 100 would
-otherwise grow that cache without bound. Steps of 8 rows up to 64 and of 16 up to 128 keep
-the padding to ~10 % of the rows asked for (1-100 each; powers of two padded ~25 %).
+otherwise grow that cache without bound. Steps of 8 rows up to 64 and of 16 up to 128 pad
+less than powers of two would.
 """
 from __future__ import annotations
 

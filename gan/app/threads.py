@@ -1,10 +1,9 @@
 """How many CPU threads a training step should use, chosen by timing the steps themselves.
 
-On an idle 2-core machine torch's two threads make a small GAN step ~1.8x faster than one. When
-something else keeps a core busy (another visitor's run, a render, another program), a parallel
-region waits for its slowest thread and the same step becomes 2-4x *slower* than with one thread
-(measured: cgan 77 ms idle vs 286 ms beside one busy process with 2 threads, 128 ms with 1).
-The load changes while a run goes, so ``ThreadTuner`` keeps measuring: it keeps the choice whose
+On an idle machine more threads make a small GAN step faster. When something else keeps a core
+busy (another visitor's run, a render, another program), a parallel region waits for its slowest
+thread and the same step becomes *slower* than with one thread (README, Performance, has the
+figures). The load changes while a run goes, so ``ThreadTuner`` keeps measuring: it keeps the choice whose
 median step time is lowest and now and then tries another. A trial ends after its first step
 that is clearly slower than the best, and a choice that keeps losing is tried less and less
 often, so on a busy machine exploring costs one slow step in hundreds.

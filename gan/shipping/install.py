@@ -66,7 +66,7 @@ def install(weights_dir: Path, name: str, generator_path: Path, entry: dict, pro
 def refresh_directions(weights_dir: Path) -> None:
     """weights/directions.safetensors: every shipped model's slider directions, so that a fresh
     machine's first start reads them instead of fitting (~6 s on a 2-core CPU). Run after the
-    weights change (``install`` does); a stale entry is only ignored (tests/test_disk_cache.py)."""
+    weights change (``install`` does); a stale entry is only ignored (tests/evaluation/test_disk_cache.py)."""
     weights_dir = Path(weights_dir)
     explorers = {name: Explorer(load_generator(weights_dir / f"{name}.safetensors"), cache=True)
                  for name in shipped_names(weights_dir)}

@@ -145,7 +145,7 @@ class Suite:
 
     # ------------------------------------------------------------------ parts
     def tests(self, limit: float) -> dict:
-        where = ["tests/test_fused_step.py"] if self.smoke else gpu_test_files()
+        where = ["tests/engine/test_fused_step.py"] if self.smoke else gpu_test_files()
         cmd = [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", *where]
         p = _run(cmd, limit, self.work / "logs" / "gpu-tests.log")
         summary = p["tail"].strip().splitlines()[-1] if p["tail"].strip() else ""
@@ -262,7 +262,7 @@ def slot_seconds(deadline: float, slot_free: list[float], waiting: int, allowanc
 
 
 def gpu_test_files() -> list[str]:
-    return sorted(str(f.relative_to(REPO)) for f in (REPO / "tests").glob("test_*.py") if "mark.gpu" in f.read_text())
+    return sorted(str(f.relative_to(REPO)) for f in (REPO / "tests").rglob("test_*.py") if "mark.gpu" in f.read_text())
 
 
 def _export_path(work: Path, name: str) -> Path:
@@ -279,7 +279,7 @@ def train_command(name: str, seconds: float, device: str, smoke: bool, work: Pat
     cmd = [sys.executable, "-m", "gan", "train", "--preset", name, "--seconds", f"{seconds:.0f}", "--device", device,
            "--quiet", "--out", str(work / "runs" / run_name), "--no-compile",
            "--export", str(_export_path(work, run_name)), "--log-every", "50"]
-    if not smoke:                    # a smoke run is shorter than one goal check (tests/test_cli.py checks it)
+    if not smoke:                    # a smoke run is shorter than one goal check (tests/commands/test_cli.py checks it)
         cmd += ["--stop-at-goal", "30"]
     for k, v in recipe.items():
         flag = "--" + k.replace("_", "-")

@@ -1,0 +1,119 @@
+"""Tests of gan/models/presets/ (every registered preset)."""
+import math
+
+import pytest
+import torch
+
+from gan.engine.loop import train
+from gan.models.registry import get_preset, preset_names
+from tests.helpers import tiny_config
+
+CLASSICS = {"vanilla", "dcgan", "keras-dcgan", "cs231n", "one-digit", "cgan", "wgan-gp"}
+PRESETS = preset_names()                 # a new preset file is picked up here without a test edit
+
+
+def test_all_presets_registered():
+    assert CLASSICS <= set(PRESETS)
+    for name in PRESETS:
+        p = get_preset(name)
+        assert p.description and p.reference
+        p.model_config(**p.tiny_model)                              # its test model builds
+        p.model_config(**p.cpu_recipe.get("model", {}))             # and its CPU recipe's model
+
+
+def test_unknown_preset_names_the_choices():
+    with pytest.raises(ValueError, match="dcgan"):
+        get_preset("stylegan9")
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_default_architecture_shapes_and_ranges(name):
+    mcfg = get_preset(name).model_config()
+    G, D = mcfg.build()
+    G.eval()
+    z = torch.randn(4, mcfg.z_dim)
+    y = torch.tensor([0, 1, 2, 3]) if mcfg.num_classes else None
+    x = G(z, y)
+    assert x.shape == (4, 1, 28, 28)
+    lo, hi = (-1, 1) if mcfg.output == "tanh" else (0, 1)
+    assert x.min() >= lo and x.max() <= hi
+    assert D(x, y).shape == (4,)
+
+
+def test_faithful_architectures():
+    vanilla = get_preset("vanilla").model_config().build()[0]
+    widths = [m.out_features for m in vanilla.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [128, 256, 512, 1024, 784]
+    bns = [m for m in vanilla.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(bns) == 3 and all(b.eps == 1e-5 for b in bns)       # normal eps, not PyTorch-GAN's 0.8
+    keras_d = get_preset("keras-dcgan").model_config().build()[1]
+    convs = [m for m in keras_d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64, 128, 256, 512] and [c.stride[0] for c in convs] == [2, 2, 2, 1]
+    wgan_d = get_preset("wgan-gp").model_config().build()[1]
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in wgan_d.modules())
+    assert get_preset("cs231n").recipe["d_pretrain_steps"] == 300
+    assert get_preset("one-digit").recipe["label_smoothing"] == 0.1
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_trains_a_few_steps(name, fake_digits):
+    cfg = tiny_config(name, steps=3)
+    from gan.engine.trainer import Trainer
+    trainer = Trainer(cfg, fake_digits)
+    before = {k: v.clone() for k, v in trainer.G.state_dict().items() if v.is_floating_point()}
+    result = train(cfg, trainer=trainer)
+    assert result.status == "finished" and trainer.step == 3
+    stats = [p.stats for p in result.history if p.stats]
+    assert stats and all(math.isfinite(v) for s in stats for v in s.values() if v is not None)
+    after = trainer.G.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before), "generator weights did not move"
+    assert result.history[-1].samples.dtype == torch.uint8
+
+
+def test_cs231n_pretrains_discriminator_first(fake_digits):
+    from gan.engine.trainer import Trainer
+    cfg = tiny_config("cs231n", steps=2, d_pretrain_steps=5)
+    trainer = Trainer(cfg, fake_digits)
+    g_before = [p.clone() for p in trainer.G.parameters()]
+    for _ in range(5):
+        trainer.train_step()
+    assert trainer.step == 0 and trainer.d_step_count == 5
+    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.G.parameters()))
+    trainer.train_step()
+    assert trainer.step == 1
+
+
+def test_wgan_gp_runs_n_critic_steps(fake_digits):
+    from gan.engine.trainer import Trainer
+    trainer = Trainer(tiny_config("wgan-gp", d_steps=5), fake_digits)
+    trainer.train_step()
+    assert (trainer.d_step_count, trainer.step) == (5, 1)
+
+
+def test_one_digit_trains_on_its_digit_only(fake_digits):
+    from gan.engine.trainer import Trainer
+    trainer = Trainer(tiny_config("one-digit", digits=(3,)), fake_digits)
+    assert set(trainer.data.labels.tolist()) == {3}
+
+
+def test_cs231n_samples_with_the_same_function_it_trains():
+    """Sampling skips the 4x upsampled map (even pixels of a bilinear x2 are a 2-tap filter): the
+    same digits as the seed's interpolate-then-subsample path, for odd sizes and batch 1 too."""
+    import torch.nn.functional as F
+
+    from gan.models.presets.cs231n import even_pixels_of_upsampled
+    for shape in ((3, 5, 28, 28), (1, 2, 7, 9)):
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+        want = F.interpolate(x, size=(2 * shape[2], 2 * shape[3]), mode="bilinear", align_corners=False)[:, :, ::2, ::2]
+        torch.testing.assert_close(even_pixels_of_upsampled(x), want, rtol=1e-6, atol=1e-6)
+    G, _ = get_preset("cs231n").model_config().build()
+    torch.manual_seed(1)
+    for m in G.modules():                                      # non-trivial BatchNorm statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5), m.running_var.uniform_(0.5, 2)
+    z = torch.randn(4, G.fc.in_features)
+    fast = G.eval()(z)
+    G.training = True                                          # the seed's path, the same statistics
+    for m in G.modules():
+        m.training = m is G
+    torch.testing.assert_close(G(z), fast, rtol=1e-5, atol=1e-5)

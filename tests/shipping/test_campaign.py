@@ -1,0 +1,197 @@
+"""The CPU weights campaign (gan/shipping/campaign.py, gan/commands/campaign.py) on a tiny preset and fake
+data: resumes, the goal check, installing only what beats the shipped file, status and curves."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from gan.engine.checkpoint import read_tensors
+from gan.models.registry import get_preset, preset_names
+from gan.shipping.campaign import Campaign, Target, default_targets, eta_hours, format_status
+from tests.helpers import ROOT, TINY
+
+
+def tiny_target(name="vanilla", **kw):
+    return Target(name, name, {"model": dict(TINY[name]), "batch_size": 16, "amp": False, "ema": 0.9,
+                               "log_every": 5} | kw)
+
+
+def scores(*ratios, floor=0.18):
+    """A stand-in evaluator that returns these FID / floor values in turn (and remembers its calls)."""
+    seq = iter(ratios)
+    calls = []
+
+    def evaluate(path):
+        calls.append(path)
+        r = next(seq)
+        return {"fid_ratio": r, "fid": r * floor, "floor_fid": floor, "modes": 10, "classifier_score": 9.0,
+                "precision": 0.5, "recall": 0.5, "steps": 0}
+    evaluate.calls = calls
+    return evaluate
+
+
+def campaign(tmp_path, fake_digits, evaluate, targets=None, **kw):
+    (tmp_path / "weights").mkdir(exist_ok=True)
+    kw.setdefault("slice_steps", 10)
+    return Campaign(tmp_path / "camp", tmp_path / "weights", fake_digits, targets or [tiny_target()],
+                    evaluate=evaluate, probe_steps=2, log=lambda s: None, **kw)
+
+
+def test_a_resumed_campaign_trains_exactly_as_one_straight_run(tmp_path, fake_digits):
+    from gan.engine.loop import train
+    from gan.engine.trainer import Trainer
+    c = campaign(tmp_path, fake_digits, scores(50, 40), install=False)
+    c.turn(c.targets[0])
+    again = campaign(tmp_path, fake_digits, scores(30), install=False)      # a new process: state from disk
+    assert again.entry(again.targets[0])["step"] == 10
+    again.turn(again.targets[0])
+    e = json.loads((tmp_path / "camp" / "state.json").read_text())["vanilla"]
+    assert (e["step"], e["turns"], [h["fid_ratio"] for h in e["history"]]) == (20, 2, [50, 30])
+    assert e["cpu_seconds"] > 0
+    cfg = c.targets[0].config(tmp_path / "straight", None, 20)
+    straight = train(trainer=Trainer(cfg, fake_digits)).trainer
+    ours, _ = read_tensors(tmp_path / "camp" / "vanilla" / "checkpoint.safetensors")
+    for k, v in straight.G.state_dict().items():
+        assert torch.equal(ours[f"G.{k}"], v), k
+
+
+def test_only_a_file_that_beats_the_shipped_one_is_installed(tmp_path, fake_digits):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = {"fid_ratio": 10.0, "fid": 1.8, "floor_fid": 0.18, "modes": 10, "marker": "shipped"}
+    (weights / "metrics.json").write_text(json.dumps({"vanilla": shipped}))
+    c = campaign(tmp_path, fake_digits, scores(12.0, 11.0, 9.0))
+    c.turn(c.targets[0])
+    c.turn(c.targets[0])
+    assert not (weights / "vanilla.safetensors").exists()
+    assert json.loads((weights / "metrics.json").read_text())["vanilla"]["marker"] == "shipped"
+    assert c.entry(c.targets[0])["best"]["fid_ratio"] == 11.0          # the campaign's own best is kept
+    c.turn(c.targets[0])
+    assert json.loads((weights / "metrics.json").read_text())["vanilla"]["fid_ratio"] == 9.0
+    for f in ("vanilla.safetensors", "samples/vanilla.png", "discriminators/vanilla.safetensors"):
+        assert (weights / f).is_file(), f
+    _, meta = read_tensors(weights / "vanilla.safetensors")
+    assert meta["step"] == 30 and meta["recipe"]["cpu_hours"] >= 0
+
+
+def test_a_worse_check_keeps_the_best_file(tmp_path, fake_digits):
+    c = campaign(tmp_path, fake_digits, scores(5.0, 20.0), install=False, targets=[tiny_target()])
+    c.turn(c.targets[0])
+    best = (tmp_path / "camp" / "vanilla" / "best.safetensors").read_bytes()
+    c.turn(c.targets[0])
+    assert (tmp_path / "camp" / "vanilla" / "best.safetensors").read_bytes() == best
+    assert c.entry(c.targets[0])["best"]["fid_ratio"] == 5.0
+
+
+def test_the_campaign_stops_at_the_goal_and_rotates_fairly_until_then(tmp_path, fake_digits):
+    goal = get_preset("vanilla").goal["fid_ratio"]
+    targets = [tiny_target(), Target("vanilla-b", "vanilla", tiny_target().overrides, ship=False)]
+    ev = scores(goal + 1, goal + 2, goal - 0.5, goal + 3, goal - 1)
+    c = campaign(tmp_path, fake_digits, ev, targets=targets, install=False)
+    order = []
+    real_turn = c.turn
+    c.turn = lambda t, abort=None: (order.append(t.name), real_turn(t, abort))[1]
+    assert c.run(max_turns=50) == 5
+    assert order == ["vanilla", "vanilla-b", "vanilla", "vanilla-b", "vanilla-b"]
+    assert c.pick() is None and all(not r["short"] for r in c.status_rows())
+
+
+def test_a_target_just_short_of_its_goal_is_still_trained(tmp_path, fake_digits):
+    goal = get_preset("vanilla").goal["fid_ratio"]
+    c = campaign(tmp_path, fake_digits, scores(goal * 1.001), install=False)
+    c.turn(c.targets[0])
+    assert c.pick() is c.targets[0] and c.shortfalls(c.targets[0])
+
+
+def test_abort_stops_the_turn_and_keeps_a_resumable_checkpoint(tmp_path, fake_digits):
+    c = campaign(tmp_path, fake_digits, scores(9.0), install=False, slice_steps=10_000)
+    calls = []
+    c.turn(c.targets[0], abort=lambda: len(calls) > 3 or calls.append(1))
+    e = c.entry(c.targets[0])
+    assert 0 < e["step"] < 10_000
+    _, meta = read_tensors(tmp_path / "camp" / "vanilla" / "checkpoint.safetensors")
+    assert meta["step"] == e["step"]
+
+
+def test_eta_follows_a_log_linear_trend_and_refuses_a_flat_one():
+    falling = [{"cpu_hours": h, "fid_ratio": 100 * math.exp(-h)} for h in (0, 1, 2, 3)]
+    assert eta_hours(falling, 100 * math.exp(-5)) == pytest.approx(2.0)
+    assert eta_hours(falling, 1000) == 0.0
+    assert eta_hours([{"cpu_hours": h, "fid_ratio": 50 + h} for h in range(4)], 7) is None
+    assert eta_hours(falling[:2], 7) is None
+
+
+def test_status_names_every_target_and_its_shortfall(tmp_path, fake_digits):
+    c = campaign(tmp_path, fake_digits, scores(30.0), install=False)
+    c.turn(c.targets[0])
+    text = format_status(c.status_rows())
+    assert "vanilla" in text and "30.0x" in text and "FID 30x floor (goal <= 7x)" in text
+
+
+def test_every_preset_has_a_valid_weights_recipe_at_the_shipped_width(tmp_path):
+    names = [t.name for t in default_targets()]
+    assert set(preset_names()) <= set(names) and names[0] == "cs231n"
+    for t in default_targets():
+        cfg = t.config(tmp_path, 60.0)
+        assert cfg.model == {} and cfg.amp is False and cfg.checkpoint_every > 0, t.name
+        assert cfg.ema == 0.999, t.name
+
+
+def test_the_cli_status_prints_the_table_and_draws_the_curves(tmp_path, fake_digits):
+    from PIL import Image
+    c = campaign(tmp_path, fake_digits, scores(40.0, 20.0), install=False)
+    c.turn(c.targets[0])
+    c.turn(c.targets[0])
+    weights = tmp_path / "weights"
+    out = subprocess.run([sys.executable, "-m", "gan", "campaign", "--status", "--dir", str(tmp_path / "camp"),
+                          "--weights", str(weights)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "vanilla" in out.stdout and "20.0x" in out.stdout
+    img = Image.open(weights / "campaign.png").convert("RGB")
+    assert img.size == (760, 420) and len(img.getcolors(1 << 16)) > 3
+
+
+def test_a_second_campaign_on_the_same_folder_is_refused(tmp_path):
+    from gan.commands.campaign import claim
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        lock = tmp_path / "campaign.pid"
+        lock.write_text(str(live.pid))
+        with pytest.raises(ValueError, match=f"pid {live.pid}"):
+            claim(lock)
+    finally:
+        live.kill()
+        live.wait()
+    claim(lock)                                      # a dead owner's file is taken over
+    assert lock.read_text() == str(os.getpid())
+
+
+def test_the_campaign_yields_to_other_sessions_as_well():
+    """Linux autogroups: a thread's idle class only counts inside its session's group, so a
+    campaign started with setsid also lowers its group (else it took half the CPU from tests)."""
+    code = ("import os; from gan.commands.campaign import become_idle; become_idle(); "
+            "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0), open('/proc/self/autogroup').read())")
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("no autogroups on this kernel")
+    out = subprocess.run(["setsid", sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    idle, nice, group = out.stdout.split(maxsplit=2)
+    assert (idle, nice) == ("True", "19") and group.strip().endswith("nice 19")
+
+
+@pytest.mark.parametrize("target", default_targets(), ids=lambda t: t.name)
+def test_a_shipped_files_command_is_the_one_straight_run_its_turns_add_up_to(target, tmp_path):
+    """metrics.json's train_command reproduces a campaign's file: the CLI builds the same config."""
+    from gan.commands import build_parser
+    from gan.commands.options import config_from_args
+    command = target.train_command(1234)
+    args = build_parser().parse_args(command.split()[3:] + ["--out", str(tmp_path)])
+    cli = config_from_args(args)
+    ours = target.config(tmp_path, None, 1234)
+    skip = {"out_dir", "checkpoint_every", "log_every", "compile", "device", "seconds"}
+    assert {k: v for k, v in cli.to_dict().items() if k not in skip} == \
+        {k: v for k, v in ours.to_dict().items() if k not in skip}
