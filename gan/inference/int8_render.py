@@ -1,6 +1,6 @@
 """Int8 renders for CPUs with 8-bit dot products (VNNI): the big convolutions of a loaded
-generator run on 8-bit integers (oneDNN's quantized kernels). keras-dcgan's 64-digit grid, the
-crowd's costliest render: 96 -> 62 ms on one core of this project's 2-core CPU (README, Performance).
+generator run on 8-bit integers (oneDNN's quantized kernels), for the crowd's costliest renders
+(keras-dcgan's grids; README, Performance, has the figures).
 
 ``int8_generator(model)`` copies a ``GeneratorModel``'s network with every convolution of at
 least ``MIN_MACS`` multiply-adds a digit replaced by an ``Int8Conv`` (weights one scale per
