@@ -64,21 +64,36 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
         with gr.Accordion("The model's layers and shapes", open=False):
             diagram = gr.Markdown()
         with gr.Row(elem_id="explore-row"):
-            with gr.Column(scale=2, min_width=280):
+            with gr.Column(scale=2, min_width=280, elem_id="explore-controls"):
                 with gr.Row():
                     seed = gr.Number(value=0, label="Seed", minimum=0, info=say.SEED)
                     reseed_btn = gr.Button("Reseed")
                 n = gr.Slider(1, LIMITS.max_samples, value=min(50, LIMITS.max_samples), step=1, label="Digits")
                 digit = gr.Dropdown(choices=DIGITS, value=ALL, label="Digit (conditional models)", info=say.DIGIT)
                 raw = gr.Checkbox(label="Raw latent dimensions instead of principal directions", info=say.RAW)
+                picked = gr.Checkbox(label="Start from my digit (found from a drawing or picked on the map)",
+                                     info=say.PICKED, elem_id="start-from-pick")
                 with gr.Group():
                     gr.Markdown(say.DIRECTIONS)
                     sliders = [gr.Slider(*SLIDER_RANGE, value=0, step=0.05, label=f"Direction {i + 1}")
                                for i in range(N_SLIDERS)]
                 reset = gr.Button("Reset sliders")
             with gr.Column(scale=3, min_width=280, elem_id="explore-picture"):
-                grid = gr.Image(label="Samples (download: the arrow at the top right)", type="numpy", image_mode="L",
-                                format="png", interactive=False, buttons=["download", "fullscreen"], elem_id="samples-grid")
+                grid = gr.Image(label="Samples (click a digit: its nearest training digits below)", type="numpy",
+                                image_mode="L", format="png", interactive=False, buttons=["download", "fullscreen"],
+                                elem_id="samples-grid")
+                with gr.Accordion("Is it memorising? The training digits nearest to a clicked digit", open=True,
+                                  elem_id="nearest-section"):
+                    gr.Markdown(say.NEAREST)
+                    near_strip = gr.Image(label="The digit, then its 3 nearest training digits", type="numpy",
+                                          image_mode="L", format="png", interactive=False, elem_id="nearest-strip")
+                    near_text = gr.Markdown(elem_id="nearest-text")
+        with gr.Accordion("Map of this model's digits: click a point to start from it", open=False, elem_id="map-section"):
+            gr.Markdown(say.MAP)
+            draw_map_btn = gr.Button("Draw the map")
+            map_img = gr.Image(label="2,000 samples on the real digits' map (grey), coloured by the digit they show",
+                               type="numpy", format="png", interactive=False, elem_id="latent-map")
+            map_text = gr.Markdown()
         with gr.Accordion("Interpolate between two seeds", open=False):
             with gr.Row():
                 seed_a, seed_b = gr.Number(value=1, label="Seed A"), gr.Number(value=2, label="Seed B")
@@ -89,7 +104,8 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
             strip = gr.Image(label="Interpolation", type="numpy", image_mode="L", format="png", interactive=False,
                              elem_id="interp-strip")
             gif = gr.File(label="Animated GIF")
-        with gr.Accordion("Discriminator probe: draw or upload a digit", open=False):
+        with gr.Accordion("Draw a digit: find it in this model, or probe it", open=False, elem_id="find-section"):
+            gr.Markdown(say.FIND)
             with gr.Row():
                 sketch = gr.Sketchpad(label="Draw a digit", type="numpy", image_mode="RGBA",
                                       brush=gr.Brush(default_size=20, colors=["#000000"], color_mode="fixed"),
@@ -100,7 +116,17 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                                     interactive=False, elem_id="probe-seen")
                     probs = gr.Label(label="Evaluator's class", num_top_classes=3)
                     d_score = gr.Markdown()
-            probe_btn = gr.Button("Probe")
+            with gr.Row():
+                find_btn = gr.Button("Find it in this model", variant="primary")
+                probe_btn = gr.Button("Probe: real or generated?")
+            with gr.Row():
+                match = gr.Image(label="The model's closest digit", type="numpy", image_mode="L", format="png",
+                                 interactive=False, elem_id="find-match")
+                with gr.Column():
+                    match_text = gr.Markdown(elem_id="find-text")
+                    match_near = gr.Image(label="The match, then its 3 nearest training digits", type="numpy",
+                                          image_mode="L", format="png", interactive=False)
+                    match_near_text = gr.Markdown()
 
     with gr.Tab("Train"):
         with gr.Row(elem_id="train-row"):
@@ -130,11 +156,14 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                             show_case, fix_case = gr.Button("Reproduce it"), gr.Button("Fix it")
             with gr.Column(scale=3, elem_id="train-outputs"):
                 status = gr.Markdown("Pick a preset and press **Start training**.")
-                live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
-                                     interactive=False, elem_id="live-grid")
+                with gr.Row():
+                    live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
+                                         interactive=False, elem_id="live-grid", scale=3)
+                    view = gr.Image(label="Fakes on the real digits' map (red: D says fake)",
+                                    type="numpy", format="png", interactive=False, elem_id="live-view", scale=2)
                 quality = gr.Markdown()
                 with gr.Accordion("What am I looking at? (the charts)", open=False):
-                    gr.Markdown(say.TRAIN)
+                    gr.Markdown(say.TRAIN + "\n\n" + say.LIVE_VIEW)
                 hist = gr.BarPlot(class_histogram(None), x="digit", y="share", y_lim=[0, 1], height=220,
                                   label="Class histogram (share of each digit in 500 samples)", elem_id="class-hist")
         with gr.Row():
@@ -147,7 +176,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
 
     # ---------------------------------------------------------------- events
     render = endpoint(PLAY.render, RenderRequest, name="render_grid")   # "render" is the public API name below
-    explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, *sliders], strict=True))
+    explore_inputs = dict(zip(fields_of(RenderRequest), [model, seed, n, digit, raw, picked, *sliders], strict=True))
     explore_in = list(explore_inputs.values())
     # values reach the request checks as sent (preprocess=False): each wrong one is refused by name
     fast = dict(show_progress="hidden", trigger_mode="always_last", concurrency_limit=None, preprocess=False, queue=False,
@@ -155,7 +184,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     raw_in = dict(preprocess=False)
     for s in sliders:
         s.input(render, explore_in, grid, **fast)
-    for comp in (seed, n, digit, raw):       # queued: only a queued event shows a refused value's message (a typed seed)
+    for comp in (seed, n, digit, raw, picked):       # queued: only a queued event shows a refused value's message (a typed seed)
         comp.change(render, explore_in, grid, **(fast | dict(queue=True)))
     gr.Button(visible=False).click(render, explore_in, grid, api_name="render", concurrency_limit=None, queue=False, **raw_in)
     reseed_btn.click(PLAY.reseed, None, seed, api_name="reseed")
@@ -165,16 +194,32 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     model.change(model_info, model, info_outputs, api_name="model_info", **raw_in).then(render, explore_in, grid, **fast)
     upload_model.upload(endpoint(PLAY.upload_weights, params=["path"]), upload_model,
                         [model, info], api_name="upload_weights")
-    interp_btn.click(endpoint(PLAY.interpolate, InterpolateRequest), [model, seed_a, seed_b, frames, digit_a, digit_b],
-                     [strip, gif], api_name="interpolate", **raw_in)
-    probe_btn.click(endpoint(PLAY.probe, ProbeRequest), [model, sketch, upload], [seen, probs, d_score], api_name="probe")
+    interp_btn.click(endpoint(PLAY.interpolate, InterpolateRequest),
+                     [model, seed_a, seed_b, frames, digit_a, digit_b, picked], [strip, gif], api_name="interpolate", **raw_in)
+    find_outputs = [seen, match, match_text, match_near, match_near_text, picked, *sliders]
+    # a drawing is checked first, by a step without outputs: a refusal (an empty drawing) is a message,
+    # not an error on every picture, box and slider the search would have changed
+    keep = dict(show_progress="hidden")
+    drawing_checked = endpoint(PLAY.check_drawing, ProbeRequest)
+    find_btn.click(drawing_checked, [model, sketch, upload], None, api_visibility="private", **keep).success(
+        endpoint(PLAY.find_digit, ProbeRequest, params=["raw"], stream=True), [model, sketch, upload, raw],
+        find_outputs, api_name="find_digit", concurrency_limit=2, **keep).success(render, explore_in, grid, **fast)
+    grid.select(endpoint(PLAY.nearest, RenderRequest, on_select=True), explore_in, [near_strip, near_text],
+                api_visibility="private", **raw_in, **keep)
+    draw_map_btn.click(endpoint(PLAY.latent_map, params=["model"]), model, map_img, api_name="latent_map", **raw_in)
+    map_img.select(endpoint(PLAY.pick_on_map, params=["model", "raw"], on_select=True), [model, raw],
+                   [picked, *sliders, map_text], api_visibility="private", **raw_in, **keep
+                   ).success(render, explore_in, grid, **fast)
+    probe_btn.click(drawing_checked, [model, sketch, upload], None, api_visibility="private", **keep).success(
+        endpoint(PLAY.probe, ProbeRequest), [model, sketch, upload], [seen, probs, d_score], api_name="probe")
     demo.load(model_info, model, info_outputs, api_visibility="private", **raw_in).then(render, explore_in, grid, **fast)
 
     preset.change(endpoint(PLAY.preset_defaults, params=["preset"], name="options"), preset, list(options.values()),
                   api_name="options", **raw_in)
     train_inputs = dict(preset=preset, length_kind=length_kind, length=length, **options, seed=train_seed, init=init)
     assert list(train_inputs) == fields_of(TrainRequest), "the Train tab's inputs follow TrainRequest's fields"
-    train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, loss_plot, d_plot, gn_plot, quality, hist, compare]))
+    train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, view, loss_plot, d_plot, gn_plot, quality, hist, compare],
+                             strict=True))
     train = (gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()), [*train_outputs.values(), model])
     slots = dict(concurrency_limit=LIMITS.max_concurrent_runs, concurrency_id="train", show_progress="minimal", **raw_in)
     start.click(*train, api_name="train", **slots)

@@ -93,6 +93,18 @@ def open_browser(chromium):
             browser.close()
 
 
+def draw_stroke(page, canvas) -> None:
+    """A vertical stroke down the middle of a Gradio Sketchpad (a "1"), as a visitor's mouse draws it."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+    page.mouse.move(x, y)
+    page.mouse.down()                                        # no tool picked first: the brush is in hand
+    for i in range(1, 11):
+        page.mouse.move(x, y + i * box["height"] * 0.06)
+    page.mouse.up()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

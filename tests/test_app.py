@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan.app.charts import TRAIN_OUTPUTS
 from gan.app.requests import ControlRequest, InterpolateRequest, ProbeRequest, TrainRequest, api_call, render_args
-from tests.helpers import open_browser
+from tests.helpers import draw_stroke, open_browser
 
 
 def _img(path):
@@ -55,19 +56,22 @@ def test_training_streams_to_the_end_with_growing_curves(client):
     still comes with a quality check of the model it ended with."""
     job = client.submit(**train_args(length_kind="seconds", length=60), api_name="/train")
     sizes, statuses, kinds, stopped = [], [], set(), False
+    status, grid, view, losses, quality = (TRAIN_OUTPUTS.index(k) for k in ("status", "live_grid", "view",
+                                                                             "loss_plot", "quality"))
     for out in job:
-        statuses.append(out[0])
-        kinds.add(type(out[2]).__name__)
-        if isinstance(out[2], dict) and "data" in out[2]:      # unchanged plots are not re-sent
-            sizes.append(len(out[2]["data"]))
+        statuses.append(out[status])
+        kinds.add(type(out[losses]).__name__)
+        if isinstance(out[losses], dict) and "data" in out[losses]:      # unchanged plots are not re-sent
+            sizes.append(len(out[losses]["data"]))
         if len(sizes) >= 3 and not stopped:
             client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop")
             stopped = True
     step = int(re.search(r"Step (\d+)", statuses[-1]).group(1))
     assert "aborted" in statuses[-1] and step > 0
-    assert f"at step {step};" in job.outputs()[-1][5]            # a quality check of the finished model
+    assert f"at step {step};" in job.outputs()[-1][quality]      # a quality check of the finished model
     assert len(sizes) >= 3 and sizes[-1] > sizes[0] and sizes == sorted(sizes), (sizes, kinds)
-    assert job.outputs()[-1][1] is not None                     # the sample grid
+    assert job.outputs()[-1][grid] is not None                  # the sample grid
+    assert job.outputs()[-1][view] is not None                  # the fakes on the real digits' map
 
 
 def test_stop_mid_run(client):
@@ -211,18 +215,11 @@ def test_download_is_the_grid_on_screen_and_the_probe_draws_at_once(server, page
     page.wait_for_timeout(500)
     link = page.locator("#samples-grid a[download]").first
     expect(link).to_have_attribute("href", grid.get_attribute("src"), timeout=15000)   # one click, this picture
-    page.get_by_text("Discriminator probe").click()
+    page.get_by_text("Draw a digit: find it").click()
     canvas = page.locator("#probe-sketch canvas").first
     expect(canvas).to_be_visible(timeout=15000)
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
-    page.mouse.move(x, y)
-    page.mouse.down()                                        # no tool picked first: the brush is in hand
-    for i in range(1, 11):
-        page.mouse.move(x, y + i * box["height"] * 0.06)
-    page.mouse.up()
-    page.get_by_role("button", name="Probe", exact=True).click()
+    draw_stroke(page, canvas)
+    page.get_by_role("button", name="Probe: real or generated?", exact=True).click()
     expect(page.locator("#probe-seen img").first).to_be_visible(timeout=15000)
     expect(page.get_by_text("Real or generated?").first).to_be_visible(timeout=15000)
 

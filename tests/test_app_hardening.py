@@ -11,6 +11,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from gan.app.charts import TRAIN_OUTPUTS
 from gan.app.requests import ControlRequest, ProbeRequest, TrainRequest, api_call, render_args
 from tests.helpers import ROOT, new_client, release
 
@@ -51,20 +52,20 @@ def _raw_call(url: str, api: str, data: list) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("api, args, message", [
-    ("render", ["cgan", NAN, 4, "all", False, *SLIDERS], "seed must be a whole number"),
-    ("render", ["cgan", INF, 4, "all", False, *SLIDERS], "seed must be a whole number"),
-    ("render", ["cgan", 2**40, 4, "all", False, *SLIDERS], "seed must be a whole number"),
-    ("render", ["cgan", 1.5, 4, "all", False, *SLIDERS], "seed must be a whole number"),
-    ("render", ["cgan", 1, INF, "all", False, *SLIDERS], r"n \(number of digits\) must be"),
-    ("render", ["cgan", 1, -4, "all", False, *SLIDERS], r"n \(number of digits\) must be"),
-    ("render", ["cgan", 1, 4, "all", False, NAN, *SLIDERS[1:]], r"s1 \(slider 1\) must be in"),
-    ("render", ["cgan", 1, 4, "all", False, *SLIDERS[:7], 1e300], r"s8 \(slider 8\) must be in"),
-    ("render", ["cgan", 1, 4, "eleven", False, *SLIDERS], "digit must be a number"),
-    ("render", ["../../etc/passwd", 1, 4, "all", False, *SLIDERS], "unknown model"),
-    ("render", ["my run 9 (dcgan)", 1, 4, "all", False, *SLIDERS], "not available"),
-    ("interpolate", ["cgan", 1, 2, 10**6, "3", "8"], "frames must be"),
-    ("interpolate", ["cgan", -1, 2, 5, "3", "8"], "seed_a"),
-    ("interpolate", ["cgan", 1, NAN, 5, "3", "8"], "seed_b"),
+    ("render", ["cgan", NAN, 4, "all", False, False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", INF, 4, "all", False, False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 2**40, 4, "all", False, False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 1.5, 4, "all", False, False, *SLIDERS], "seed must be a whole number"),
+    ("render", ["cgan", 1, INF, "all", False, False, *SLIDERS], r"n \(number of digits\) must be"),
+    ("render", ["cgan", 1, -4, "all", False, False, *SLIDERS], r"n \(number of digits\) must be"),
+    ("render", ["cgan", 1, 4, "all", False, False, NAN, *SLIDERS[1:]], r"s1 \(slider 1\) must be in"),
+    ("render", ["cgan", 1, 4, "all", False, False, *SLIDERS[:7], 1e300], r"s8 \(slider 8\) must be in"),
+    ("render", ["cgan", 1, 4, "eleven", False, False, *SLIDERS], "digit must be a number"),
+    ("render", ["../../etc/passwd", 1, 4, "all", False, False, *SLIDERS], "unknown model"),
+    ("render", ["my run 9 (dcgan)", 1, 4, "all", False, False, *SLIDERS], "not available"),
+    ("interpolate", ["cgan", 1, 2, 10**6, "3", "8", False], "frames must be"),
+    ("interpolate", ["cgan", -1, 2, 5, "3", "8", False], "seed_a"),
+    ("interpolate", ["cgan", 1, NAN, 5, "3", "8", False], "seed_b"),
     ("train", _train_args(lr_g=NAN), r"lr_g \(G learning rate\)"),
     ("train", _train_args(lr_d=-1), r"lr_d \(D learning rate\)"),
     ("train", _train_args(lr_g=INF), "lr_g"),
@@ -91,7 +92,7 @@ def test_hostile_values_are_refused_with_a_message(server, client, api, args, me
 
 WRONG_TYPES = ([1, 2], {"a": 1}, "abc", True, 1e300)
 # values some parameters legitimately take: a checkbox's True, a digit list, an empty editor
-VALID_HERE = {("raw", True), ("digits", "[1, 2]"), ("sketch", "{'a': 1}")}
+VALID_HERE = {("raw", True), ("picked", True), ("digits", "[1, 2]"), ("sketch", "{'a': 1}")}
 
 
 def _valid_call(api: str, tmp_path) -> dict:
@@ -99,6 +100,7 @@ def _valid_call(api: str, tmp_path) -> dict:
     return {"render": render_args("cgan", 1, 4, "all", False, *SLIDERS), "train": _train(length=1),
             "interpolate": api_call(InterpolateRequest()), "model_info": {"model": "cgan"}, "options": {"preset": "cgan"},
             "probe": api_call(ProbeRequest("cgan", upload=_png(tmp_path / "seven.png", _seven()))),
+            "find_digit": api_call(ProbeRequest("cgan", upload=_png(tmp_path / "seven.png", _seven()))) | {"raw": False},
             "upload_weights": {"path": handle_file(str(ROOT / "weights" / "cgan.safetensors"))},
             }.get(api, {})
 
@@ -231,11 +233,12 @@ def test_two_visitors_training_at_once_never_see_each_other(server):
     jb = b.submit(**_train(length=60, seed=2, preset="vanilla"), api_name="/train")
     oa, ob = _final(ja), _final(jb)
     assert "Step 30/30" in oa[0] and "Step 60/60" in ob[0]
-    steps_a = {row[0] for row in oa[7]["value"]["data"]}            # the compare plot: this visitor's runs only
-    steps_b = {row[0] for row in ob[7]["value"]["data"]}
+    compare, model = TRAIN_OUTPUTS.index("compare"), len(TRAIN_OUTPUTS)   # the outputs, then the Model dropdown
+    steps_a = {row[0] for row in oa[compare]["value"]["data"]}      # the compare plot: this visitor's runs only
+    steps_b = {row[0] for row in ob[compare]["value"]["data"]}
     assert max(steps_a) == 30 and max(steps_b) == 60
-    choices_a = [c[1] for c in oa[8]["choices"]]
-    choices_b = [c[1] for c in ob[8]["choices"]]
+    choices_a = [c[1] for c in oa[model]["choices"]]
+    choices_b = [c[1] for c in ob[model]["choices"]]
     assert [c for c in choices_a if c.startswith("my ")] == ["my run 1 (dcgan)"]
     assert [c for c in choices_b if c.startswith("my ")] == ["my run 1 (vanilla)"]
     img_a = a.predict(**render_args("my run 1 (dcgan)", 3, 4, "all", False, *SLIDERS), api_name="/render")

@@ -15,7 +15,7 @@ from gan.app.updates import KEEP, Update
 PLOT_GAP = 1.0                          # seconds between two redraws of a run's curves in the browser
 LOSS_COLUMNS = {"step": "int64", "value": "float64", "series": "str"}
 HIST_COLUMNS = {"digit": "str", "share": "float64"}
-TRAIN_OUTPUTS = ("status", "live_grid", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
+TRAIN_OUTPUTS = ("status", "live_grid", "view", "loss_plot", "d_plot", "gn_plot", "quality", "hist", "compare")
 
 
 def loss_frame(runs: list[Run], keys=("d_loss", "g_loss"), max_points: int = 400, series=None):
@@ -126,6 +126,7 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
         return False
 
     grid = run.grid if changed("grid", run.grid) else KEEP
+    view = run.view if changed("view", run.view) else KEEP
     if changed("history", len(run.history), PLOT_GAP):                # curves: a redraw a second is plenty
         plots = tuple(_or_keep(loss_frame([run], keys=k)) for k in (("d_loss", "g_loss"), ("d_real", "d_fake"),
                                                                         ("grad_norm_d", "grad_norm_g")))
@@ -137,4 +138,4 @@ def train_outputs(run: Run, session: Session, final: bool = False, sent: dict | 
         quality, hist = quality_line(q), KEEP if q is None else class_histogram(q)
     else:
         quality, hist = KEEP, KEEP
-    return (status_line(run, final), grid, *plots, quality, hist, compare)
+    return (status_line(run, final), grid, view, *plots, quality, hist, compare)

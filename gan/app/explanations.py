@@ -46,3 +46,28 @@ vanishing one by one is mode collapse happening. While G still draws blobs, the 
 guesses mean little (it reads grey fog as some digit, often an 8): the quality line says "no clear
 digits yet" until the pictures are clear ink on a clear background, and only then warns of collapse.
 """
+
+PICKED = ("The grid's first digit is your picked digit; the others are variations of it (Reseed for new ones). "
+          "The sliders and the interpolation's A end start from it.")
+
+NEAREST = ("**Is it memorising?** Click any digit in the grid: the three training digits nearest to it in the "
+           "evaluator's features appear here, with a verdict against how near a *new* real digit usually is to "
+           "the training set. A near-copy would sit much closer than that. What it does not tell: a far digit is "
+           "not a copy, but that says nothing about the digits you did not click; and the evaluator's features "
+           "see shapes, so a copy shifted by a pixel still counts as near.")
+
+MAP = ("Each dot is one of 2,000 digits of this model, placed by what the evaluator sees in it (its features, "
+       "projected on the two main directions of the real digits' features) and coloured by the digit it reads. "
+       "The grey cloud is the 10,000 real test digits on the same map: empty grey islands are digits the model "
+       "never draws (mode collapse). Click a dot: the grid, the sliders and the interpolation start from it.")
+
+FIND = ("Draw (or upload) a digit. **Find it in this model** searches the model's latent space for its closest "
+        "picture: eight random starts, Adam on z, the loss in pixels plus the evaluator's features, with a "
+        "penalty keeping z likely under the prior. The match and its distance appear below, with the training "
+        "digits nearest to it; the grid then starts from your digit. **Probe** asks a discriminator whether your "
+        "drawing looks real.")
+
+LIVE_VIEW = ("The live map, redrawn every 2 s: the run's fakes (128, the same noise every frame) placed on the real digits' map, "
+             "coloured by what D thinks of each (red: fake, green: real), and the share of each digit below (the "
+             "dashed line is a tenth each). A healthy run spreads over the grey cloud; a collapsing one shrinks "
+             "to one island.")

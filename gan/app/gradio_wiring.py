@@ -26,17 +26,25 @@ def to_gradio(value):
     return gr.update(**value) if isinstance(value, Update) else value
 
 
-def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
+def endpoint(handler, request_cls=None, params=(), stream=False, name=None, on_select=False):
     """A Gradio function for ``handler(request_or_values..., session_key)``. Its parameters are
-    the request's field names (API callers pass them by name) and the visitor's gr.Request. A
-    visitor's ValueError becomes a gr.Error and one log line; other faults keep their traceback."""
-    names = fields_of(request_cls) if request_cls else list(params)
+    the request's field names, then ``params`` (API callers pass them by name), and the visitor's gr.Request. A
+    visitor's ValueError becomes a gr.Error and one log line; other faults keep their traceback.
+    ``on_select``: a picture's select event; the handler gets the click's (x, y) before the key."""
+    names = (fields_of(request_cls) if request_cls else []) + list(params)     # params: the request's, then extra
     name = name or handler.__name__
 
     def call(args):
         *values, request = args
         key = getattr(request, "session_hash", None)
-        return handler(request_cls(**dict(zip(names, values))), key) if request_cls else handler(*values, key)
+        if on_select:
+            *values, evt = values
+            where = tuple(evt.index) if isinstance(getattr(evt, "index", None), (list, tuple)) else (None, None)
+            values = [*values, *where]
+        if request_cls:
+            n = len(fields_of(request_cls))
+            return handler(request_cls(**dict(zip(names, values[:n]))), *values[n:], key)
+        return handler(*values, key)
 
     def refuse(e: ValueError) -> gr.Error:
         log.info("refused %s: %s", name, e)
@@ -57,10 +65,12 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None):
             raise refuse(e) from None
 
     wrapped = fn_stream if stream else fn
-    wrapped.__signature__ = inspect.Signature([inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in names]
-                                              + [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                                   annotation=gr.Request)])
-    wrapped.__annotations__ = {"request": gr.Request}     # Gradio injects the request by this annotation
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    selected = [inspect.Parameter("evt", kind, annotation=gr.SelectData)] if on_select else []
+    wrapped.__signature__ = inspect.Signature([inspect.Parameter(p, kind) for p in names] + selected
+                                              + [inspect.Parameter("request", kind, annotation=gr.Request)])
+    wrapped.__annotations__ = {"request": gr.Request} | ({"evt": gr.SelectData} if on_select else {})
+    # Gradio injects the request and the select event by these annotations
     wrapped.__name__ = name
     return wrapped
 

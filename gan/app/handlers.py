@@ -33,13 +33,19 @@ from gan.app.requests import (
     ProbeRequest,
     RenderRequest,
     TrainRequest,
+    check_bool,
     fields_of,
 )
-from gan.app.runs import QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
+from gan.app.runs import LIVE_VIEW_EVERY, QUALITY_EVERY, Session, SessionStore, app_recipe, export_run, start_run
 from gan.app.threads import one_thread_per_request
 from gan.app.updates import KEEP, Update
 from gan.engine.data import MNISTNotFound, load_mnist
-from gan.engine.options import FORM_OPTIONS
+from gan.engine.options import FORM_OPTIONS, check_float
+from gan.evaluation.neighbours import training_set
+from gan.evaluation.projection import real_projection
+from gan.inference.explore import N_SLIDERS
+from gan.inference.inversion import invert
+from gan.inference.latent_map import latent_map
 from gan.models.gallery import case_config, get_failure
 from gan.models.model_summary import model_markdown
 from gan.models.registry import get_preset
@@ -49,6 +55,7 @@ RUN_PREFIX = "my "
 UPLOAD_PREFIX = "upload: "
 CONTROL_ACTIONS = ("pause", "resume", "stop", "d", "g", "both", "lr")
 FRAME_GAP = 0.1                         # seconds between two frames of a run's stream, at least
+MAPS_KEPT = 16                          # latent maps kept (every shipped model's and a few of visitors')
 
 
 class Playground:
@@ -65,6 +72,8 @@ class Playground:
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
+        self._maps: dict[int, tuple] = {}     # id(model) -> (model, its LatentMap), the newest MAPS_KEPT
+        self._maps_lock = threading.Lock()
 
     def start(self) -> "Playground":
         """Warm what visitors would wait for (every model, evaluator features), in the background;
@@ -84,6 +93,17 @@ class Playground:
         except MNISTNotFound:
             pass                                # reported to the visitor who starts a run
         settle_after_warm_up()                  # later full collections skip what start-up built
+        threading.Thread(target=self._warm_maps, name="warm-maps", daemon=True).start()
+
+    @staticmethod
+    def _warm_maps() -> None:
+        """The real digits' map and the training digits' features (the nearest-digit lookups: ~15 s
+        on a CPU the first time, then read from the disk cache), after everything visitors need first."""
+        try:
+            real_projection()
+            training_set()
+        except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
+            pass
 
     @functools.cached_property
     def mnist(self):
@@ -148,7 +168,8 @@ class Playground:
     def render(self, req: RenderRequest, session_key: str | None = None):
         _, explorer, _ = self.resolve(req.model, self.session(session_key))
         with self.foreground.request():
-            grid = pictures.render(explorer, req.parse(self.limits), self.renders, session_key)
+            grid = pictures.render(explorer, req.parse(self.limits), self.renders, session_key,
+                                   self.session(session_key).picks.get(req.model))
         return KEEP if grid is None else grid               # None: this visitor's newer request is drawing
 
     @staticmethod
@@ -156,11 +177,18 @@ class Playground:
         return int(np.random.default_rng().integers(*SEED_RANGE))
 
     def interpolate(self, req: InterpolateRequest, session_key: str | None = None):
-        gen, _, _ = self.resolve(req.model, self.session(session_key))
+        session = self.session(session_key)
+        gen, _, _ = self.resolve(req.model, session)
         with self.foreground.request():
-            strip, imgs = pictures.interpolation(gen, req.parse())
+            strip, imgs = pictures.interpolation(gen, req.parse(), session.picks.get(req.model))
         gif = pictures.write_gif(imgs, self.tmp / f"interp-{time.time_ns()}.gif")
         return pictures.enlarge(strip, 4), str(gif)
+
+    @staticmethod
+    def check_drawing(req: ProbeRequest, session_key: str | None = None) -> None:
+        """Refuse an empty, unreadable or too small drawing before the step that draws from it (so
+        that a refusal is a message, not an error on every picture and slider it would have changed)."""
+        req.drawing()
 
     def probe(self, req: ProbeRequest, session_key: str | None = None):
         gen, _, run = self.resolve(req.model, self.session(session_key))
@@ -177,6 +205,83 @@ class Playground:
         note = (f"Real or generated? {whose} says **{res['real_score']:.1%} real**." if "real_score" in res else
                 "No discriminator for this model: train a run to probe its own.")
         return pictures.enlarge(digit, 8), labels, note
+
+    # ------------------------------------------------------------------ inside the generator
+    def find_digit(self, req: ProbeRequest, raw=False, session_key: str | None = None) -> Iterator[tuple]:
+        """Stream the search for the visitor's drawing in the model (outputs: the drawing as the model
+        sees it, the best match so far, words, its nearest training digits, their verdict, the
+        start-from-pick box, the sliders); the match becomes the visitor's pick for the model, and the
+        sliders move to its coordinates (along the raw dimensions when ``raw``)."""
+        session = self.session(session_key)
+        gen, explorer, _ = self.resolve(req.model, session)
+        raw = check_bool("raw", raw)
+        target = req.drawing()
+        seen, t0 = pictures.enlarge(target, 8), time.perf_counter()
+        search = invert(gen, target)
+        while True:
+            with self.foreground.request():             # the search is interactive work: training waits
+                m = next(search)
+            if not m.done:
+                yield (seen, pictures.enlarge(m.image, 8), f"Searching... step {m.step}: {m.distance:.0f} grey levels "
+                       "from your drawing (root-mean-square).", KEEP, KEEP, KEEP, *[KEEP] * N_SLIDERS)
+                continue
+            break
+        took = time.perf_counter() - t0
+        pick = session.picks[req.model] = pictures.Pick.of(explorer, m.z, m.label, "your drawing", raw)
+        near = training_set().nearest(m.image)[0]
+        cls = pictures.probe(m.image)["class"]
+        words = (f"Found in {took:.1f} s: {m.distance:.0f} grey levels from your drawing "
+                 f"(root-mean-square; 0 = identical). The evaluator reads the match as a **{cls}**"
+                 + (f", drawn as class {m.label}" if m.label is not None else "")
+                 + ". The grid now starts from it, and the sliders show where it lies.")
+        yield (seen, pictures.enlarge(m.image, 8), words, pictures.neighbours_strip(m.image, near.images),
+               nearest_words(near), Update(value=True), *pick.sliders)
+
+    def nearest(self, req: RenderRequest, x, y, session_key: str | None = None):
+        """The training digits nearest to the grid's digit under a click at (x, y): (strip, words)."""
+        session = self.session(session_key)
+        _, explorer, _ = self.resolve(req.model, session)
+        r = req.parse(self.limits)
+        i = pictures.cell_at(check_float("x", x, 0, 10**5), check_float("y", y, 0, 10**5), r.n)
+        if i is None:
+            return KEEP, "That was the gap between two digits: click on a digit."
+        with self.foreground.request():
+            grid_digit = pictures.digits(explorer, r, session.picks.get(req.model))[i]
+            near = training_set().nearest(grid_digit)[0]
+        return pictures.neighbours_strip(grid_digit, near.images), nearest_words(near, f"digit {i + 1} of the grid")
+
+    def latent_map(self, model: str, session_key: str | None = None):
+        """The map of the model's digits (``gan.inference.latent_map``), drawn once per model."""
+        return self._map(model, self.session(session_key)).picture
+
+    def pick_on_map(self, model: str, raw, x, y, session_key: str | None = None) -> tuple:
+        """A click on the map: the nearest sample becomes the visitor's pick, the sliders move to its
+        coordinates and the Explore tab starts from it (outputs: the start-from-pick box, the sliders, words)."""
+        session = self.session(session_key)
+        _, explorer, _ = self.resolve(model, session)
+        raw = check_bool("raw", raw)
+        m = self._map(model, session)
+        i = m.pick(check_float("x", x, 0, 10**5), check_float("y", y, 0, 10**5))
+        if i is None:
+            return (KEEP, *[KEEP] * N_SLIDERS, "That was the legend: click on the map's points, above it.")
+        label = int(m.labels[i]) if m.labels is not None else None
+        pick = session.picks[model] = pictures.Pick.of(explorer, m.z[i], label, "the map", raw)
+        return (Update(value=True), *pick.sliders,
+                f"Picked a sample the evaluator reads as a **{int(m.classes[i])}**: the grid starts from it, "
+                "and the sliders show where it lies.")
+
+    def _map(self, model: str, session: Session):
+        gen, _, _ = self.resolve(model, session)
+        with self._maps_lock:
+            if id(gen) in self._maps and self._maps[id(gen)][0] is gen:
+                return self._maps[id(gen)][1]
+        with self.foreground.request():
+            m = latent_map(gen)
+        with self._maps_lock:
+            self._maps[id(gen)] = (gen, m)
+            while len(self._maps) > MAPS_KEPT:
+                del self._maps[next(iter(self._maps))]
+        return m
 
     # ------------------------------------------------------------------ train
     def preset_defaults(self, preset, session_key: str | None = None) -> tuple:
@@ -202,7 +307,8 @@ class Playground:
             raise ValueError("training is not available on this server: it cannot find the MNIST digits to "
                              "train on (its log says why). Exploring the pretrained models still works") from None
         run, thread = start_run(session, cfg, data, quality_every=QUALITY_EVERY, init_from=init_model,
-                                foreground=None if on_gpu() else self.foreground, slots=self.training_slots)
+                                foreground=None if on_gpu() else self.foreground, slots=self.training_slots,
+                                live_view_every=LIVE_VIEW_EVERY)
         run.note = length_note(req, cfg, init_model is not None)
         try:
             sent: dict = {}
@@ -266,6 +372,13 @@ def length_note(req: TrainRequest, cfg, pretrained: bool) -> str:
     if pretrained:
         notes.append("Started from the shipped generator, at its full width.")
     return " ".join(notes)
+
+
+def nearest_words(near, what: str = "the match") -> str:
+    """The neighbours' distances and their verdict, in a learner's words."""
+    dists = ", ".join(f"{d:.2f}" for d in near.distances)
+    return (f"Nearest training digits to {what} (left), in the evaluator's features: distances {dists} "
+            f"(a new real digit's nearest is typically {near.typical:.2f} away). {near.verdict}")
 
 
 __all__ = ["Playground", "DEFAULT_MODEL", "RUN_PREFIX", "UPLOAD_PREFIX"]

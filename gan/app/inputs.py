@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+MIN_SIDE = 8                            # pixels: smaller pictures cannot hold a legible digit
+
 
 def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
     """Any sketch or upload (numpy array of any mode and size, a PIL image, a file path, or a
@@ -45,6 +47,9 @@ def decode_drawing(image, max_pixels: int = 4096 * 4096) -> np.ndarray:
         arr = arr[..., :3].mean(2)
     if arr.ndim != 2 or min(arr.shape) < 1:
         raise ValueError(f"unsupported image shape {np.shape(image)}")
+    if min(arr.shape) < MIN_SIDE:
+        raise ValueError(f"image too small ({arr.shape[1]}x{arr.shape[0]} pixels): a digit needs at least "
+                         f"{MIN_SIDE}x{MIN_SIDE}")
     if arr.mean() > 127:                                      # dark ink on light paper -> MNIST polarity
         arr = 255 - arr
     return _center_like_mnist(arr)

@@ -50,6 +50,7 @@ class Render:
     digit: int | None = None                    # None: 0-9 repeating (conditional models)
     raw: bool = False
     sliders: tuple[float, ...] = ()
+    picked: bool = False                        # start from the visitor's picked digit (a drawing found, a map click)
 
 
 class _RenderFields:
@@ -58,17 +59,18 @@ class _RenderFields:
         return [getattr(self, f) for f in SLIDER_FIELDS]
 
     def parse(self, limits: Limits) -> Render:
-        if not isinstance(self.raw, bool):
-            raise ValueError(f"raw must be true or false, got {self.raw!r}")
+        for name in ("raw", "picked"):
+            check_bool(name, getattr(self, name))
         return Render(seed=check_int("seed", self.seed, *SEED_RANGE),
                       n=check_int("n (number of digits)", self.n, 1, limits.max_samples),
-                      digit=_digit("digit", self.digit), raw=self.raw,
+                      digit=_digit("digit", self.digit), raw=self.raw, picked=self.picked,
                       sliders=tuple(check_float(f"{f} (slider {i + 1})", getattr(self, f), *SLIDER_RANGE)
                                     for i, f in enumerate(SLIDER_FIELDS)))
 
 
 RenderRequest = dataclasses.make_dataclass(
-    "RenderRequest", [("model", str, "cgan"), ("seed", Any, 0), ("n", Any, 50), ("digit", Any, ALL), ("raw", Any, False)]
+    "RenderRequest", [("model", str, "cgan"), ("seed", Any, 0), ("n", Any, 50), ("digit", Any, ALL), ("raw", Any, False),
+                        ("picked", Any, False)]
     + [(f, Any, 0.0) for f in SLIDER_FIELDS], bases=(_RenderFields,))
 RenderRequest.__module__ = __name__
 
@@ -80,6 +82,7 @@ class Interpolation:
     frames: int
     digit_a: int | None
     digit_b: int | None
+    picked: bool = False                        # the A end is the visitor's picked digit
 
 
 @dataclass
@@ -90,11 +93,13 @@ class InterpolateRequest:
     frames: Any = 10
     digit_a: Any = ALL
     digit_b: Any = ALL
+    picked: Any = False
 
     def parse(self) -> Interpolation:
+        check_bool("picked", self.picked)
         return Interpolation(check_int("seed_a", self.seed_a, *SEED_RANGE), check_int("seed_b", self.seed_b, *SEED_RANGE),
                              check_int("frames", self.frames, *FRAMES_RANGE),
-                             _digit("digit_a", self.digit_a), _digit("digit_b", self.digit_b))
+                             _digit("digit_a", self.digit_a), _digit("digit_b", self.digit_b), self.picked)
 
 
 @dataclass
@@ -158,6 +163,12 @@ TrainRequest.__module__ = __name__
 def api_call(req) -> dict:
     """The request as keyword arguments for an API client: ``client.predict(**api_call(req), api_name=...)``."""
     return dataclasses.asdict(req)
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 def render_args(model: str, seed, n, digit=ALL, raw=False, *sliders) -> dict:

@@ -24,12 +24,14 @@ from gan.engine.config import TrainConfig
 from gan.engine.loop import start_from, total_steps, train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import QualityHook
+from gan.evaluation.projection import draw_live, live_view
 from gan.inference.explore import Explorer
 from gan.inference.sampling import GeneratorModel, from_trainer, load_generator
 from gan.models.registry import get_preset
 
 DEFAULT_TRAIN_PRESET = "cgan"
 QUALITY_EVERY = 200                     # steps between quick quality checks in the app
+LIVE_VIEW_EVERY = 2.0                   # seconds between two live views of the fakes on the reals' map
 STREAM_TIMEOUT = 12.0                   # seconds unread before a run's stream counts as abandoned (it is
                                         # read at least every 0.6 s while its visitor watches; on a server
                                         # starved by busy processes 3 s aborted runs of visitors still there)
@@ -68,6 +70,8 @@ class Run:
     discriminator: torch.nn.Module | None = None        # CPU copy, for the probe
     watched_at: float | None = None                     # when the visitor's stream last asked for more
     note: str = ""                                      # what the visitor should know about the run's settings
+    view: np.ndarray | None = None                      # the fakes on the real digits' map (draw_live)
+    view_at: float = -1e9                               # when it was drawn (time.monotonic)
 
     def abandoned(self) -> bool:
         """Nobody has read this run's stream for STREAM_TIMEOUT seconds: its visitor cancelled it
@@ -91,6 +95,7 @@ class Session:
         self.limits = limits
         self.runs: dict[str, Run] = {}
         self.uploads: dict[str, tuple[GeneratorModel, Explorer]] = {}
+        self.picks: dict[str, object] = {}             # model -> the visitor's picked digit (gan.app.pictures.Pick)
         self.lock = threading.Lock()
         self.started = 0                                # runs ever started: names stay unique
         self.closed = False                             # the visitor left: nothing more to show them
@@ -165,8 +170,8 @@ def export_run(run: Run, folder: Path) -> Path:
 
 
 def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
-              name: str | None = None, foreground=None,
-              slots: threading.Semaphore | None = None) -> tuple[Run, threading.Thread]:
+              name: str | None = None, foreground=None, slots: threading.Semaphore | None = None,
+              live_view_every: float = 0.0) -> tuple[Run, threading.Thread]:
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
     in flight and its CPU thread count follows the load (``gan.app.threads``)."""
@@ -185,6 +190,10 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
         run.changed.set()
         if quality is not None:
             quality(p)
+        if live_view_every and (p.status != "running" or time.monotonic() - run.view_at >= live_view_every):
+            run.view_at = time.monotonic()                     # the fakes on the reals' map, at most every second
+            run.view = draw_live(live_view(trainer))
+            run.changed.set()
 
     def body():
         nonlocal trainer, quality

@@ -19,6 +19,8 @@ from gan.inference.sampling import GeneratorModel
 
 N_SLIDERS = 8
 SLIDER_RANGE = (-3.0, 3.0)          # how far a slider moves z along its direction, in the prior's stds
+SLIDER_STEP = 0.05
+VARIATION = 0.35                    # how far a picked digit's variations stray from it, in the prior's stds
 
 
 class Explorer:
@@ -78,8 +80,25 @@ class Explorer:
             return torch.eye(self.model.mcfg.z_dim)[: self.n_directions]
         return self.pca_directions
 
-    def latents(self, seed: int, n: int, sliders=None, raw: bool = False) -> torch.Tensor:
+    def coordinates(self, z: torch.Tensor, raw: bool = False) -> tuple[float, ...]:
+        """The ``N_SLIDERS`` slider positions nearest to latent ``z`` (z_dim,): its least-squares
+        coordinates along the directions, rounded to the sliders' step and clipped to their range."""
+        d = self.directions(raw).double()                                    # (k, z_dim)
+        s = torch.linalg.lstsq(d.T, z.double().reshape(-1, 1)).solution.reshape(-1)
+        s = ((s / SLIDER_STEP).round() * SLIDER_STEP).clamp(*SLIDER_RANGE)
+        return tuple(round(float(v), 2) for v in s) + (0.0,) * (N_SLIDERS - len(s))
+
+    def anchor(self, z: torch.Tensor, sliders, raw: bool = False) -> torch.Tensor:
+        """The base latent that the sliders at ``sliders`` move to ``z``: z minus their offset."""
+        s = torch.as_tensor(np.asarray(sliders, dtype=np.float32)[: self.n_directions])
+        return z - s @ self.directions(raw)[: len(s)]
+
+    def latents(self, seed: int, n: int, sliders=None, raw: bool = False, base: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` seeded latents moved by the sliders; from ``base`` (a picked latent, (z_dim,)): that
+        latent first, then seeded variations of it (each ``VARIATION`` of a seeded draw away)."""
         z = self.model.latents(seed, n)
+        if base is not None:
+            z = base.reshape(1, -1).expand(n, -1) + VARIATION * torch.cat([torch.zeros(1, z.shape[1]), z[1:]])
         if sliders is not None and any(float(s) != 0.0 for s in sliders):
             s = torch.as_tensor(np.asarray(sliders, dtype=np.float32)[: self.n_directions])
             z = z + s @ self.directions(raw)[: len(s)]

@@ -116,10 +116,11 @@ class GeneratorModel:
         return self.generate(self.latents(seed, n), digit)
 
     def interpolate(self, seed_a: int, seed_b: int, steps: int = 10, digit_a: int | None = None,
-                    digit_b: int | None = None) -> np.ndarray:
-        """``steps`` frames from seed_a to seed_b (slerp for normal latents, lerp for uniform).
-        Conditional models also blend the two digits' label embeddings when they differ."""
-        za, zb = self.latents(seed_a, 1), self.latents(seed_b, 1)
+                    digit_b: int | None = None, z_a: torch.Tensor | None = None) -> np.ndarray:
+        """``steps`` frames from seed_a (or the latent ``z_a``) to seed_b (slerp for normal latents,
+        lerp for uniform). Conditional models also blend the two digits' label embeddings when they differ."""
+        za = self.latents(seed_a, 1) if z_a is None else z_a.reshape(1, -1).float()
+        zb = self.latents(seed_b, 1)
         t = torch.linspace(0, 1, steps)
         z = slerp(za.expand(steps, -1), zb.expand(steps, -1), t) if self.mcfg.z_dist == "normal" \
             else (1 - t[:, None]) * za + t[:, None] * zb

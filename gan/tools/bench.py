@@ -5,7 +5,8 @@ baseline  the same model, loss and batch trained the conventional way (torchvisi
           dataset with per-image ToTensor/Normalize, a DataLoader, a Python loop with
           .item() logging), so the engine's speed-up is a ratio measured in one run
 ttq       wall-clock training seconds until the evaluator's FID reaches R x the floor
-latency   render one digit, a 64-digit grid, a slider move, a 10-frame interpolation
+latency   render one digit, a 64-digit grid, a slider move, a 10-frame interpolation; find a digit,
+          its nearest training digits, the latent map
 ui        what the streamed app adds to a training run (vs the engine alone)
 ddp       one process vs N torchrun processes on the same effective batch (bench_ddp.py)
 """

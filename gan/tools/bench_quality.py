@@ -1,4 +1,5 @@
-"""Time-to-quality, the visitor's 60-second run and latency benchmarks (``python -m gan bench
+"""Time-to-quality, the visitor's 60-second run and latency (renders; finding a digit, its nearest
+training digits, the latent map) benchmarks (``python -m gan bench
 ttq|visitor|latency|ui|stream``)."""
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ from gan.engine.data import load_mnist
 from gan.engine.loop import train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import evaluate, reference, score_images
+from gan.evaluation.neighbours import training_set
 from gan.inference.explore import Explorer
 from gan.inference.int8_render import attach_int8
+from gan.inference.inversion import find
+from gan.inference.latent_map import latent_map
 from gan.inference.sampling import from_trainer, load_generator
 from gan.tools.load import slider_latency, stream_rate, ui_overhead
 
@@ -112,6 +116,23 @@ def latency(weights: str, device: str = "cpu", repeats: int = 30) -> list[dict]:
         p50, p95 = _p50_p95(cases["64-digit grid"], repeats)
         rows.append({"what": "64-digit grid, int8", "preset": model.preset, "device": device, "p50_ms": p50,
                      "p95_ms": p95})
+    return rows + inside_latency(model, device, repeats)
+
+
+def inside_latency(model, device: str = "cpu", repeats: int = 30) -> list[dict]:
+    """Seeing inside the generator: finding a digit, the nearest training digits of one (the
+    features on disk: warmed first), drawing the latent map cold (the app then keeps it)."""
+    target = load_mnist("test").images[0].numpy()
+    near = training_set()
+    digit = model.generate(model.latents(1, 1), model.labels(1, None))[0]
+    heavy = max(1, min(repeats, 3))
+    cases = {"find my digit (inversion, 8 starts x 120 steps)": (lambda: find(model, target), heavy),
+             "nearest training digits of one digit": (lambda: near.nearest(digit), repeats),
+             "latent map, 2,000 samples, cold": (lambda: latent_map(model), heavy)}
+    rows = []
+    for name, (fn, n) in cases.items():
+        p50, p95 = _p50_p95(fn, n)
+        rows.append({"what": name, "preset": model.preset, "device": device, "p50_ms": p50, "p95_ms": p95})
     return rows
 
 

@@ -1,9 +1,16 @@
 """Tests of gan/app/handlers.py."""
+import numpy as np
 import pytest
+import torch
 
 from gan.app import library as model_library
 from gan.app import limits as app_limits
 from gan.app import runs
+from gan.app.handlers import Playground
+from gan.app.requests import SLIDER_FIELDS, ProbeRequest, RenderRequest
+from gan.app.updates import KEEP, Update
+from gan.inference.explore import N_SLIDERS
+from gan.inference.latent_map import MAP_SIZE
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +59,67 @@ def test_without_mnist_a_visitor_gets_a_plain_sentence_and_the_log_the_details(l
         next(play.train(TrainRequest.filled("cgan", length_kind="steps", length=2), "visitor"))
     assert "cannot find the MNIST digits" in str(e.value) and "/srv" not in str(e.value) and "--data" not in str(e.value)
     assert "/srv/secret/data" in caplog.text
+
+
+def _seven() -> np.ndarray:
+    a = np.zeros((28, 28), np.uint8)
+    a[6, 8:20], a[6:22, 19] = 255, 255
+    return a
+
+
+def test_a_found_digit_becomes_the_visitors_pick_and_the_grid_starts_from_it(library, tmp_path):
+    play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
+    frames = list(play.find_digit(ProbeRequest("cgan", upload=_seven()), False, "me"))
+    *searching, last = frames
+    assert searching and all(v is KEEP for f in searching for v in f[5:])   # the box and sliders move at the end
+    seen, match, words, strip, near_words, box, *sliders = last
+    assert box == Update(value=True) and "grey levels" in words and "Nearest training digits" in near_words
+    pick = play.session("me").picks["cgan"]
+    assert pick.source == "your drawing" and pick.label in range(10) and tuple(sliders) == pick.sliders
+    assert len(sliders) == N_SLIDERS and any(s != 0 for s in sliders)
+    at_pick = dict(zip(SLIDER_FIELDS, sliders))
+    start = play.render(RenderRequest("cgan", seed=3, n=5, picked=True, **at_pick), "me")
+    plain = play.render(RenderRequest("cgan", seed=3, n=5, picked=False, **at_pick), "me")
+    gen = library.get("cgan")[0]
+    first = gen.generate(pick.z[None], torch.tensor([pick.label]), fast=True)[0]
+    assert np.abs(start[2:30, 2:30].astype(int) - first).max() <= 1 and not np.array_equal(start, plain)
+    moved = play.render(RenderRequest("cgan", seed=3, n=5, picked=True), "me")     # sliders at 0: elsewhere
+    assert not np.array_equal(moved[2:30, 2:30], start[2:30, 2:30])
+    assert "cgan" not in play.session("someone else").picks        # a pick is the visitor's own
+    empty = ProbeRequest("cgan", sketch=np.zeros((280, 280, 4), np.uint8))
+    for refuse in (lambda: next(play.find_digit(empty, False, "me")), lambda: play.check_drawing(empty)):
+        with pytest.raises(ValueError, match="draw a digit"):
+            refuse()
+    play.check_drawing(ProbeRequest("cgan", upload=_seven()))          # a digit passes
+
+
+def test_a_click_on_the_map_picks_that_sample_and_moves_the_sliders_to_it(library, tmp_path):
+    play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
+    m = play._map("dcgan", play.session("me"))
+    i = 42
+    px, py = m.xy[i, 0] * (MAP_SIZE - 1), (1 - m.xy[i, 1]) * (MAP_SIZE - 1)
+    for raw in (False, True):
+        box, *sliders, words = play.pick_on_map("dcgan", raw, px, py, "me")
+        pick = play.session("me").picks["dcgan"]
+        assert box == Update(value=True) and f"**{int(m.classes[i])}**" in words and pick.raw is raw
+        assert torch.equal(pick.z, m.z[m.pick(px, py)]) and tuple(sliders) == pick.sliders
+        if raw:                                     # raw sliders: the latent's own first coordinates, rounded
+            assert np.allclose(sliders, pick.z[:N_SLIDERS].clamp(-3, 3).numpy(), atol=0.025 + 1e-6)
+        grid = play.render(RenderRequest("dcgan", seed=1, n=3, raw=raw, picked=True, **dict(zip(SLIDER_FIELDS, sliders))), "me")
+        first = library.get("dcgan")[0].generate(pick.z[None], None, fast=True)[0]
+        assert np.abs(grid[2:30, 2:30].astype(int) - first).max() <= 1
+    box, *sliders, words = play.pick_on_map("dcgan", False, 10, MAP_SIZE + 10, "me")    # the legend: nothing moves
+    assert box is KEEP and sliders == [KEEP] * N_SLIDERS and "the legend" in words
+    with pytest.raises(ValueError, match="x must be"):
+        play.pick_on_map("dcgan", False, float("nan"), 10, "me")
+    with pytest.raises(ValueError, match="raw must be true or false"):
+        play.pick_on_map("dcgan", "yes", px, py, "me")
+
+
+def test_a_click_on_a_grid_digit_shows_that_digits_nearest_training_digits(library, tmp_path):
+    play = Playground(limits=app_limits.Limits(1, 60, 100, 20, 2), library=library, tmp=tmp_path)
+    req = RenderRequest("cgan", seed=5, n=20)
+    grid = play.render(req, "me")
+    strip, words = play.nearest(req, 30 * 3 + 10, 30 * 1 + 10, "me")         # row 2, column 4: digit 14
+    assert np.array_equal(strip[6:90:3, 6:90:3], grid[32:60, 92:120]) and "digit 14 of the grid" in words
+    assert play.nearest(req, 1, 1, "me") == (KEEP, "That was the gap between two digits: click on a digit.")

@@ -38,6 +38,7 @@ def test_decode_drawing_any_input_gives_an_mnist_digit(make):
 @pytest.mark.parametrize("bad, message", [
     (None, "draw"), (np.zeros((50, 50)), "empty"), (b"not an image", "could not read"),
     (np.zeros((2, 2, 2, 2)), "unsupported"), ("/nonexistent.png", "could not read"),
+    (np.full((7, 40), 255, np.uint8), r"too small \(40x7 pixels\)"),
 ])
 def test_decode_drawing_refuses_garbage(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -112,9 +113,11 @@ def test_ink_on_a_transparent_sheet_is_read_from_its_alpha_and_darkness():
 def test_odd_but_valid_shapes_and_the_size_cap():
     ink = np.pad(np.full((60, 30), 255, np.uint8), 40)
     assert np.array_equal(inputs.decode_drawing(ink[..., None]), inputs.decode_drawing(ink))   # (H, W, 1)
-    line = np.zeros((1, 40), np.uint8)
-    line[0, 5:15] = 255
-    assert inputs.decode_drawing(line).max() == 255                                          # a one-pixel-high line
+    line = np.zeros((8, 40), np.uint8)
+    line[3, 5:15] = 255
+    assert inputs.decode_drawing(line).max() == 255                       # one pixel of ink high, the smallest sheet
+    with pytest.raises(ValueError, match=r"too small \(40x1 pixels\)"):
+        inputs.decode_drawing(line[3:4])                                  # a one-pixel-high picture: no room for a digit
     inputs.decode_drawing(np.pad(np.full((10, 10), 255, np.uint8), 5), max_pixels=100)      # 400 = 4 x 100 values
     with pytest.raises(ValueError, match=r"^image too large \(21, 21\)$"):
         inputs.decode_drawing(np.full((21, 21), 255, np.uint8), max_pixels=100)

@@ -66,6 +66,7 @@ def test_the_app_starts_exactly_the_gallery_recipe():
 def test_the_apps_mode_collapse_fix_keeps_the_digits_the_failure_loses(mnist_dir, tmp_path):
     """The app runs the gallery's buttons as ordinary runs from the shipped generator: after the
     failure a learner sees a few digits and the warning, after the fix eight or more and none."""
+    from gan.app.charts import TRAIN_OUTPUTS
     from gan.app.handlers import Playground
     from gan.app.limits import Limits
     from gan.app.requests import TrainRequest, fields_of
@@ -79,6 +80,7 @@ def test_the_apps_mode_collapse_fix_keeps_the_digits_the_failure_loses(mnist_dir
         run = play.session("learner").runs[max(play.session("learner").runs)]
         assert run.status == "finished", run.message
         modes[fix] = run.quality[-1]["modes"]
-        assert ("mode collapse" in last[5]) != fix, (last[5], run.quality[-1])
+        quality = last[TRAIN_OUTPUTS.index("quality")]
+        assert ("mode collapse" in quality) != fix, (quality, run.quality[-1])
     assert modes[False] <= 3 and modes[True] >= 8, modes     # the app's runs tune their threads: a collapse
                                                               # may be caught mid-jump between two digits
