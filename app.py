@@ -13,7 +13,7 @@ from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
 from gan.app.gradio_wiring import endpoint, name_refused_inputs, option_widget, quiet_visitor_errors
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
-from gan.app.limits import gpu_duration, on_gpu
+from gan.app.limits import on_gpu
 from gan.app.page import CSS, JS
 from gan.app.requests import (
     ALL,
@@ -24,6 +24,7 @@ from gan.app.requests import (
     RenderRequest,
     TrainRequest,
     fields_of,
+    train_lease,
 )
 from gan.app.runs import DEFAULT_TRAIN_PRESET
 from gan.engine.options import FORM_OPTIONS
@@ -37,7 +38,7 @@ LIMITS = PLAY.limits
 
 try:                                    # ZeroGPU hardware on Hugging Face Spaces
     import spaces
-    gpu = spaces.GPU(duration=gpu_duration(LIMITS))
+    gpu = spaces.GPU(duration=train_lease(LIMITS))
 except ImportError:
     def gpu(fn):
         return fn

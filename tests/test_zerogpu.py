@@ -1,5 +1,5 @@
 """What can be proved on a CPU of the app on Hugging Face ZeroGPU: importing app.py initialises
-no CUDA, the training handler's lease follows the run cap, torch.compile is off, and every
+no CUDA, the training handler's lease follows the run asked (within the cap), torch.compile is off, and every
 value the training stream yields pickles (ZeroGPU runs it in a forked worker)."""
 import pickle
 import subprocess
@@ -16,15 +16,22 @@ def GPU(duration=60):
 '''
 
 
-def test_importing_the_app_on_zerogpu_touches_no_cuda_and_leases_the_run_cap(tmp_path):
+def test_importing_the_app_on_zerogpu_touches_no_cuda_and_leases_what_the_run_asks(tmp_path):
+    """ZeroGPU calls the lease's duration with the endpoint's own arguments (the request's fields in
+    order, then gr.Request): a 20 s run asks 50 s, a run in steps or an absurd length the 77 s cap + 30."""
     (tmp_path / "spaces.py").write_text(FAKE_SPACES)
     code = ("import app, spaces, torch; from gan.app.runs import app_recipe; "
-            "print(spaces.durations, torch.cuda.is_initialized(), app_recipe('dcgan').compile)")
+            "from gan.app.requests import TrainRequest, fields_of; "
+            "args = lambda **kw: [getattr(TrainRequest.filled('cgan', **kw), f) for f in fields_of(TrainRequest)]; "
+            "d = spaces.durations[0]; "
+            "print([d(*args(length_kind='seconds', length=20), None), d(*args(length_kind='steps', length=500), None), "
+            "d(*args(length_kind='seconds', length=1e9), None), d(*args(length_kind='seconds', length='x'), None)], "
+            "torch.cuda.is_initialized(), app_recipe('dcgan').compile)")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{ROOT}", "SPACES_ZERO_GPU": "true",
            "GAN_MAX_RUN_SECONDS": "77", "GRADIO_ANALYTICS_ENABLED": "False", "HOME": str(tmp_path)}
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip().splitlines()[-1] == "[107] False False"      # 77 s cap + 30 s; no CUDA; no compile
+    assert p.stdout.strip().splitlines()[-1] == "[50, 107, 107, 107] False False"     # no CUDA; no compile
 
 
 def test_every_value_the_training_stream_yields_pickles(fake_digits, tmp_path):
