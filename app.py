@@ -9,11 +9,12 @@ import os
 import gradio as gr
 
 from gan.app import explanations as say
+from gan.app.bursts import burst_in_worker, burst_lease
 from gan.app.charts import TRAIN_OUTPUTS, class_histogram, loss_frame
 from gan.app.gradio_wiring import endpoint, name_refused_inputs, option_widget, quiet_visitor_errors
 from gan.app.handlers import CONTROL_ACTIONS, Playground
 from gan.app.library import DEFAULT_MODEL
-from gan.app.limits import on_gpu
+from gan.app.limits import on_gpu, zero_gpu
 from gan.app.page import CSS, JS
 from gan.app.requests import (
     ALL,
@@ -24,7 +25,6 @@ from gan.app.requests import (
     RenderRequest,
     TrainRequest,
     fields_of,
-    train_lease,
 )
 from gan.app.runs import DEFAULT_TRAIN_PRESET
 from gan.engine.options import FORM_OPTIONS
@@ -36,12 +36,9 @@ PLAY = Playground().start()
 quiet_visitor_errors()                  # a visitor's mistake is one log line, not a traceback
 LIMITS = PLAY.limits
 
-try:                                    # ZeroGPU hardware on Hugging Face Spaces
+if zero_gpu():                          # Hugging Face ZeroGPU: runs train in GPU bursts (gan/app/bursts.py)
     import spaces
-    gpu = spaces.GPU(duration=train_lease(LIMITS))
-except ImportError:
-    def gpu(fn):
-        return fn
+    PLAY.gpu_lease = spaces.GPU(duration=burst_lease)(burst_in_worker)
 
 
 DIGITS = [ALL] + [str(d) for d in range(10)]
@@ -50,7 +47,7 @@ DIGITS = [ALL] + [str(d) for d in range(10)]
 # ------------------------------------------------------------------ layout
 with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     gr.Markdown("# MNIST GAN Playground\nPretrained classic GANs to explore, and your own to train live. "
-                f"Device: **{'GPU' if on_gpu() else 'CPU'}** - up to "
+                f"Device: **{'ZeroGPU (training in GPU bursts)' if zero_gpu() else 'GPU' if on_gpu() else 'CPU'}** - up to "
                 f"{LIMITS.max_concurrent_runs} training run(s) at once, {LIMITS.max_run_seconds:.0f}s each.")
     with gr.Tab("Explore"):
         with gr.Row():
@@ -221,7 +218,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
     assert list(train_inputs) == fields_of(TrainRequest), "the Train tab's inputs follow TrainRequest's fields"
     train_outputs = dict(zip(TRAIN_OUTPUTS, [status, live_grid, view, loss_plot, d_plot, gn_plot, quality, hist, compare],
                              strict=True))
-    train = (gpu(endpoint(PLAY.train, TrainRequest, stream=True)), list(train_inputs.values()), [*train_outputs.values(), model])
+    train = (endpoint(PLAY.train, TrainRequest, stream=True), list(train_inputs.values()), [*train_outputs.values(), model])
     slots = dict(concurrency_limit=LIMITS.max_concurrent_runs, concurrency_id="train", show_progress="minimal", **raw_in)
     start.click(*train, api_name="train", **slots)
     case.change(endpoint(PLAY.gallery_text, params=["name"]), case, case_text, api_name="gallery_text", **raw_in)

@@ -1,6 +1,8 @@
 """What can be proved on a CPU of the app on Hugging Face ZeroGPU: importing app.py initialises
-no CUDA, the training handler's lease follows the run asked (within the cap), torch.compile is off, and every
-value the training stream yields pickles (ZeroGPU runs it in a forked worker)."""
+no CUDA and wires the GPU bursts, each lease asks for what the run has left of a burst,
+torch.compile is off, a visitor's run trains in bursts and goes on on the CPU when ZeroGPU
+refuses, and every value the training stream yields pickles. (The bursts in forked workers, with
+a stand-in for ``spaces.GPU``: tests/app/test_bursts.py.)"""
 import pickle
 import subprocess
 import sys
@@ -16,22 +18,42 @@ def GPU(duration=60):
 '''
 
 
-def test_importing_the_app_on_zerogpu_touches_no_cuda_and_leases_what_the_run_asks(tmp_path):
-    """ZeroGPU calls the lease's duration with the endpoint's own arguments (the request's fields in
-    order, then gr.Request): a 20 s run asks 50 s, a run in steps or an absurd length the 77 s cap + 30."""
+def test_importing_the_app_on_zerogpu_touches_no_cuda_and_leases_bursts_of_what_the_run_has_left(tmp_path):
+    """ZeroGPU calls the lease's duration with the burst's own arguments: a 20 s burst asks 40 s
+    (its training and the worker's start), the last 5 s of a run 25 s."""
     (tmp_path / "spaces.py").write_text(FAKE_SPACES)
     code = ("import app, spaces, torch; from gan.app.runs import app_recipe; "
-            "from gan.app.requests import TrainRequest, fields_of; "
-            "args = lambda **kw: [getattr(TrainRequest.filled('cgan', **kw), f) for f in fields_of(TrainRequest)]; "
             "d = spaces.durations[0]; "
-            "print([d(*args(length_kind='seconds', length=20), None), d(*args(length_kind='steps', length=500), None), "
-            "d(*args(length_kind='seconds', length=1e9), None), d(*args(length_kind='seconds', length='x'), None)], "
-            "torch.cuda.is_initialized(), app_recipe('dcgan').compile)")
+            "print([d(None, None, None, None, 20.0), d(None, None, None, 5.0, 20.0)], app.PLAY.gpu_lease is not None, "
+            "torch.cuda.is_initialized(), app_recipe('dcgan').compile, app_recipe('dcgan').model == {})")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{tmp_path}:{ROOT}", "SPACES_ZERO_GPU": "true",
            "GAN_MAX_RUN_SECONDS": "77", "GRADIO_ANALYTICS_ENABLED": "False", "HOME": str(tmp_path)}
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip().splitlines()[-1] == "[50, 107, 107, 107] False False"     # no CUDA; no compile
+    # leases; the bursts wired; no CUDA in the main process; no compile; the full-width (GPU) recipe
+    assert p.stdout.strip().splitlines()[-1] == "[40, 25] True False False True"
+
+
+def test_a_visitors_run_trains_in_bursts_and_goes_on_on_the_cpu_when_zerogpu_refuses(fake_digits, tmp_path):
+    from gan.app.bursts import burst
+    from gan.app.handlers import Playground
+    from gan.app.limits import Limits
+    from gan.app.requests import TrainRequest
+    leases = []
+
+    def lease(*args):                                       # in-process: the forked worker is tested in test_bursts
+        leases.append(args[3])
+        if len(leases) > 2:
+            raise RuntimeError("You have exceeded your GPU quota")
+        return burst(*args[:4], burst_seconds=0.2)
+    play = Playground(limits=Limits(1, 30, 100, 20, 2), tmp=tmp_path)
+    play.__dict__["mnist"] = fake_digits
+    play.gpu_lease = lease
+    *_, last = play.train(TrainRequest.filled("vanilla", length_kind="steps", length=400), "z")
+    run = play.session("z").runs[max(play.session("z").runs)]
+    assert run.status == "finished" and run.step == 400 and len(leases) == 3 and run.cfg.device == "cpu"
+    assert "GPU quota" in last[0] and "goes on on the CPU" in last[0]
+    assert run.model is not None and run.history[-1]["step"] == 400      # Explore's "my run" and Compare have it
 
 
 def test_every_value_the_training_stream_yields_pickles(fake_digits, tmp_path):

@@ -72,6 +72,7 @@ class Playground:
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
+        self.gpu_lease = None                 # ZeroGPU: spaces.GPU around bursts.burst_in_worker (app.py sets it)
         self._maps: dict[int, tuple] = {}     # id(model) -> (model, its LatentMap), the newest MAPS_KEPT
         self._maps_lock = threading.Lock()
 
@@ -308,7 +309,7 @@ class Playground:
                              "train on (its log says why). Exploring the pretrained models still works") from None
         run, thread = start_run(session, cfg, data, quality_every=QUALITY_EVERY, init_from=init_model,
                                 foreground=None if on_gpu() else self.foreground, slots=self.training_slots,
-                                live_view_every=LIVE_VIEW_EVERY)
+                                live_view_every=LIVE_VIEW_EVERY, lease=self.gpu_lease)
         run.note = length_note(req, cfg, init_model is not None)
         try:
             sent: dict = {}

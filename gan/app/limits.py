@@ -25,16 +25,6 @@ def zero_gpu() -> bool:
     return bool(os.environ.get("SPACES_ZERO_GPU"))
 
 
-def gpu_duration(limits: "Limits", length_kind=None, length=None) -> int:
-    """Seconds a ZeroGPU lease for one training run asks for: what the run asks (its seconds; a run
-    measured in steps, or a value the request will refuse, gets the run cap) within the run cap,
-    plus start-up and the final check. Shorter leases queue first and spend less of a visitor's quota."""
-    asked = limits.max_run_seconds
-    if length_kind == "seconds" and isinstance(length, (int, float)) and math.isfinite(length) and length > 0:
-        asked = min(float(length), asked)
-    return math.ceil(asked) + 30
-
-
 def _env_num(name: str, default: float, lo: float, hi: float) -> float:
     raw = os.environ.get(name)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gan.app.inputs import decode_drawing
-from gan.app.limits import Limits, gpu_duration
+from gan.app.limits import Limits
 from gan.engine.config import TrainConfig
 from gan.engine.options import FORM_OPTIONS, OPTION, check_choice, check_float, check_int
 from gan.inference.explore import N_SLIDERS, SLIDER_RANGE
@@ -163,17 +163,6 @@ TrainRequest.__module__ = __name__
 def api_call(req) -> dict:
     """The request as keyword arguments for an API client: ``client.predict(**api_call(req), api_name=...)``."""
     return dataclasses.asdict(req)
-
-
-def train_lease(limits: Limits):
-    """ZeroGPU's ``duration`` for the train endpoint: called with the endpoint's own arguments (the
-    TrainRequest's fields in order, then the visitor's request), it sizes the lease to the run asked."""
-    names = fields_of(TrainRequest)
-
-    def duration(*args, **kwargs) -> int:
-        values = dict(zip(names, args)) | kwargs
-        return gpu_duration(limits, values.get("length_kind"), values.get("length"))
-    return duration
 
 
 def check_bool(name: str, value) -> bool:

@@ -7,6 +7,7 @@ stop when its tab closes or its stream is cancelled."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gan.app.bursts import train_in_bursts
 from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
 from gan.app.memory import release_free_memory
@@ -38,9 +40,9 @@ STREAM_TIMEOUT = 12.0                   # seconds unread before a run's stream c
 
 
 def app_recipe(preset: str, gpu: bool | None = None) -> TrainConfig:
-    """The preset's recipe as the app offers it: unchanged on a GPU, the preset's lighter
-    ``cpu_recipe`` on a CPU."""
-    gpu = on_gpu() if gpu is None else gpu
+    """The preset's recipe as the app offers it: unchanged on a GPU (ZeroGPU's included: its runs
+    train in GPU bursts), the preset's lighter ``cpu_recipe`` on a CPU."""
+    gpu = (on_gpu() or zero_gpu()) if gpu is None else gpu
     extra = {} if gpu else dict(get_preset(preset).cpu_recipe)
     if zero_gpu():
         extra["compile"] = False                       # unsupported in ZeroGPU's forked workers
@@ -72,6 +74,11 @@ class Run:
     note: str = ""                                      # what the visitor should know about the run's settings
     view: np.ndarray | None = None                      # the fakes on the real digits' map (draw_live)
     view_at: float = -1e9                               # when it was drawn (time.monotonic)
+
+    def tell(self, words: str) -> None:
+        """Something the visitor should know about the run from now on (beside its status)."""
+        self.note = f"{self.note} {words}".strip()
+        self.changed.set()
 
     def abandoned(self) -> bool:
         """Nobody has read this run's stream for STREAM_TIMEOUT seconds: its visitor cancelled it
@@ -171,10 +178,14 @@ def export_run(run: Run, folder: Path) -> Path:
 
 def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, init_from: GeneratorModel | None = None,
               name: str | None = None, foreground=None, slots: threading.Semaphore | None = None,
-              live_view_every: float = 0.0) -> tuple[Run, threading.Thread]:
+              live_view_every: float = 0.0, lease=None) -> tuple[Run, threading.Thread]:
     """Start ``train`` in a thread; the Run fills in as progress arrives. With a
     ``gan.app.priority.Foreground`` (a CPU server), the run pauses between steps while renders are
-    in flight and its CPU thread count follows the load (``gan.app.threads``)."""
+    in flight and its CPU thread count follows the load (``gan.app.threads``). With a ``lease``
+    (ZeroGPU's ``spaces.GPU`` around ``gan.app.bursts.burst_in_worker``), the run lives on the CPU
+    and trains in GPU bursts (``gan.app.bursts``)."""
+    if lease is not None:
+        cfg = dataclasses.replace(cfg, device="cpu")          # the run's home copy; the GPU only inside leases
     run = Run(name=name or "", cfg=cfg, control=RunControl(foreground=foreground, tune_threads=foreground is not None))
     session.add_run(run)
 
@@ -214,7 +225,11 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             if quality_every:                                  # the live mode meter: quick checks while it trains
                 quality = QualityHook(trainer, every_steps=quality_every, on_check=run.quality.append)
             run.status = "running"
-            result = train(progress=progress, trainer=trainer, control=run.control, abort=run.abandoned)
+            if lease is not None:
+                result = train_in_bursts(trainer, lease, data, progress=progress, control=run.control,
+                                         abort=run.abandoned, say=lambda words: run.tell(words))
+            else:
+                result = train(progress=progress, trainer=trainer, control=run.control, abort=run.abandoned)
             if quality is not None and result.status in ("finished", "aborted") and trainer.step > 0 \
                     and not session.closed and not run.abandoned():
                 run.status = "checking quality"                # the final figure, not the last periodic one
