@@ -98,7 +98,7 @@ class Playground:
 
     @staticmethod
     def _warm_maps() -> None:
-        """The real digits' map and the training digits' features (the nearest-digit lookups: ~15 s
+        """The real digits' map and the training digits' features (the nearest-digit lookups: ~6 s
         on a CPU the first time, then read from the disk cache), after everything visitors need first."""
         try:
             real_projection()

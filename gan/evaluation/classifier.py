@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from gan.engine.checkpoint import read_tensors, save_tensors
 from gan.engine.data import Digits, load_mnist
+from gan.engine.device import cpu_has_native_bf16
 from gan.paths import WEIGHTS_DIR
 
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "mnist_classifier.safetensors"
@@ -107,14 +108,19 @@ def load_classifier(path: str | Path = DEFAULT_WEIGHTS, device="cpu") -> Classif
 
 
 @torch.no_grad()
-def embed(images_u8, model: Classifier | None = None, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images (N, 28, 28) -> (features (N, 128) float64, class probabilities (N, 10) float64)."""
+def embed(images_u8, model: Classifier | None = None, batch: int = 1000,
+          bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 images (N, 28, 28) -> (features (N, 128) float64, class probabilities (N, 10) float64).
+    ``bf16``: bfloat16 autocast where the CPU has it natively (4x faster on this 2-core CPU, features
+    within 0.3 % relative): for nearest-neighbour lookups, never for the metrics."""
     model = model or load_classifier()
     device = next(model.parameters()).device
+    fast = bf16 and (device.type == "cuda" or cpu_has_native_bf16())
     images_u8 = torch.as_tensor(images_u8)
     feats, probs = [], []
     for i in range(0, len(images_u8), batch):
-        f = model.features(u8_to_input(images_u8[i:i + batch]).to(device))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=fast):
+            f = model.features(u8_to_input(images_u8[i:i + batch]).to(device)).float()
         feats.append(f.double().cpu())
         probs.append(F.softmax(model.head(f).double(), dim=1).cpu())
     return torch.cat(feats), torch.cat(probs)

@@ -4,7 +4,7 @@ from tests.helpers import ROOT
 
 
 def test_latency_times_every_render_and_every_look_inside_the_generator():
-    rows = latency(str(ROOT / "weights" / "one-digit.safetensors"), repeats=2)
+    rows = latency(str(ROOT / "weights" / "one-digit.safetensors"), repeats=1)
     whats = [r["what"] for r in rows]
     for part in ("one digit", "64-digit grid", "slider move (64 digits)", "10-frame interpolation",
                  "find my digit (inversion, 8 starts x 120 steps)", "nearest training digits of one digit",
