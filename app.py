@@ -157,7 +157,7 @@ with gr.Blocks(title="MNIST GAN Playground", delete_cache=(600, 3600)) as demo:
                 with gr.Row():
                     live_grid = gr.Image(label="Fixed-noise samples", type="numpy", image_mode="L", format="png",
                                          interactive=False, elem_id="live-grid", scale=3)
-                    view = gr.Image(label="Fakes on the real digits' map (red: D says fake)",
+                    view = gr.Image(label="Fakes among real digits (red: D says fake)",
                                     type="numpy", format="png", interactive=False, elem_id="live-view", scale=2)
                 quality = gr.Markdown()
                 with gr.Accordion("What am I looking at? (the charts)", open=False):

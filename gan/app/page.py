@@ -20,8 +20,9 @@ CSS = """
   #train-controls, #train-outputs { display: contents; }
   #train-outputs > * { order: 1; }
   #run-controls { order: 2; }
-  #samples-grid { order: 0; position: sticky; top: 0; z-index: 10; width: 100%; padding-bottom: 6px;
-                     background: var(--background-fill-primary, white); box-shadow: 0 4px 6px -4px rgba(0,0,0,.3); }
+  #samples-grid { order: 0; position: sticky !important; top: 0; z-index: 100; width: 100%; padding-bottom: 6px;
+                  background: var(--background-fill-primary, white) !important; opacity: 1;
+                  box-shadow: 0 4px 6px -4px rgba(0,0,0,.3); }
   #samples-grid img { max-height: 34vh; }
 }
 """
