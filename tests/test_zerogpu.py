@@ -49,11 +49,11 @@ def test_a_visitors_run_trains_in_bursts_and_goes_on_on_the_cpu_when_zerogpu_ref
     play = Playground(limits=Limits(1, 30, 100, 20, 2), tmp=tmp_path)
     play.__dict__["mnist"] = fake_digits
     play.gpu_lease = lease
-    *_, last = play.train(TrainRequest.filled("vanilla", length_kind="steps", length=400), "z")
+    *_, last = play.train(TrainRequest.filled("vanilla", length_kind="steps", length=150), "z")
     run = play.session("z").runs[max(play.session("z").runs)]
-    assert run.status == "finished" and run.step == 400 and len(leases) == 3 and run.cfg.device == "cpu"
+    assert run.status == "finished" and run.step == 150 and len(leases) == 3 and run.cfg.device == "cpu"
     assert "GPU quota" in last[0] and "goes on on the CPU" in last[0]
-    assert run.model is not None and run.history[-1]["step"] == 400      # Explore's "my run" and Compare have it
+    assert run.model is not None and run.history[-1]["step"] == 150      # Explore's "my run" and Compare have it
 
 
 def test_every_value_the_training_stream_yields_pickles(fake_digits, tmp_path):

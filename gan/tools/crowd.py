@@ -1,7 +1,8 @@
 """The visitors ``python -m gan load`` sends: explorers (two profiles) and trainers, each a
 thread with its own connection, all tallied in one ``Tally``. Explorers post their renders
 as the page does (``PageRenders``: the render events skip Gradio's queue, one HTTP request
-each); trainers use gradio_client's queued, streaming calls, as the page's Start does.
+each) or as an API client does (``ApiRenders``: gradio_client, through the queue); trainers use
+gradio_client's queued, streaming calls, as the page's Start does.
 
 mixed (the default): each explorer uses any shipped model with 1-100 digits, changes something
 every 0.2-0.8 s (mostly sliders; seeds, digits, counts, sometimes the model), and one request in
@@ -31,6 +32,7 @@ BAD_VALUES = (   # (field, value a script might send)
 @dataclass
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)   # model -> render ms
+    by_client: dict[str, list[float]] = field(default_factory=dict)   # "page" | "api" -> render ms
     errors: list[str] = field(default_factory=list)
     bad_refused: int = 0                                             # bad values refused, naming the field
     runs: list[dict] = field(default_factory=list)                   # one per training run
@@ -69,6 +71,23 @@ class PageRenders:
         self.http.close()
 
 
+class ApiRenders:
+    """An API client asking for renders as the Space's "Use via API" page shows it: gradio_client's
+    ``predict(..., api_name="/render")``, which always goes through Gradio's queue."""
+
+    def __init__(self, url: str):
+        self.client = _client(url)
+
+    def predict(self, **call):
+        return self.client.predict(**call, api_name="/render")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+RENDER_CLIENTS = {"page": PageRenders, "api": ApiRenders}
+
+
 def _client(url: str):
     from gradio_client import Client
     # plain http on loopback; image URLs come back as a browser gets them, no CA bundle per request
@@ -76,12 +95,12 @@ def _client(url: str):
 
 
 def explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, profile: str,
-             models: list[str]) -> None:
+             models: list[str], via: str = "page") -> None:
     rng = random.Random(seed)
     mixed = profile == "mixed"
     req = RenderRequest(model=rng.choice(models) if mixed else "cgan", seed=rng.randrange(1000),
                         n=rng.randint(1, 100) if mixed else 50)
-    client = PageRenders(url)
+    client = RENDER_CLIENTS[via](url)
     try:
         while not stop.is_set() and tally.count(max_requests):
             move = rng.random()
@@ -105,6 +124,7 @@ def explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, s
                     tally.error(f"render accepted {bad[0]}={bad[1]!r}")
                 with tally.lock:
                     tally.latencies.setdefault(req.model, []).append(ms)
+                    tally.by_client.setdefault(via, []).append(ms)
             except Exception as e:  # noqa: BLE001 - every failure is counted and reported
                 if bad and re.search(rf"\b{bad[0]}\b", str(e)):
                     with tally.lock:

@@ -137,20 +137,23 @@ def _stats(ms: list[float]) -> dict:
 
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
              slots: int | None = None, run_seconds: float = 15, profile: str = "mixed", until=None,
-             max_seconds: float | None = None) -> dict:
+             max_seconds: float | None = None, clients: str = "page") -> dict:
     """The crowd for ``seconds``, and longer (up to ``max_seconds``) until ``until(tally)`` holds
     (say, so many renders answered and a visitor who left mid-run): a slow machine then takes
     longer to show the same traffic, instead of showing less of it."""
     if profile not in ("mixed", "cgan50"):
         raise ValueError(f"--profile must be mixed or cgan50, got {profile!r}")
+    if clients not in ("page", "api", "both"):
+        raise ValueError(f"--clients must be page, api or both, got {clients!r}")
     models = ModelLibrary().names()
     env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
     if slots is not None:
         env["GAN_MAX_CONCURRENT_RUNS"] = str(slots)
     proc, url = start_server(env)
     tally, stop = Tally(), threading.Event()
-    threads = [threading.Thread(target=explorer, args=(url, stop, tally, max_requests, i, profile, models), daemon=True)
-               for i in range(explorers)]
+    via = ["api" if clients == "api" or (clients == "both" and i % 2) else "page" for i in range(explorers)]
+    threads = [threading.Thread(target=explorer, args=(url, stop, tally, max_requests, i, profile, models, via[i]),
+                                daemon=True) for i in range(explorers)]
     threads += [threading.Thread(target=trainer, args=(url, stop, tally, max_requests, i, run_seconds,
                                                        profile == "mixed" and i == 0), daemon=True)
                 for i in range(trainers)]
@@ -185,10 +188,12 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
     stayed = [r for r in tally.runs if not r["left"]]
     overall = _stats(lat)
     return {
-        "what": "load", "profile": profile, "explorers": explorers, "trainers": trainers, "seconds": seconds,
+        "what": "load", "profile": profile, "clients": clients, "explorers": explorers, "trainers": trainers, "seconds": seconds,
         "slots": slots if slots is not None else "app default",
         "render_requests": overall["requests"], "render_p50_ms": overall["p50_ms"], "render_p95_ms": overall["p95_ms"],
         "render_max_ms": overall["max_ms"],
+        **{f"{kind}_render_{k}": _stats(v)[k] for kind, v in sorted(tally.by_client.items())
+           for k in ("requests", "p50_ms", "p95_ms")},
         "worst_model_p95_ms": max((_stats(v)["p95_ms"] for v in tally.latencies.values()), default=None),
         "bad_values_refused_by_name": tally.bad_refused,
         "training_runs": len(stayed), "runs_finished": sum(r["finished"] for r in stayed),
@@ -218,6 +223,9 @@ def add_parser(sub) -> None:
     p.add_argument("--run-seconds", type=float, default=15, help="length of each training run")
     p.add_argument("--profile", choices=("mixed", "cgan50"), default="mixed",
                    help="mixed: every model, 1-100 digits, bad values, a leaving trainer (crowd.py); cgan50: the old one")
+    p.add_argument("--clients", choices=("page", "api", "both"), default="page",
+                   help="how explorers ask for renders: as the page does (queue-free), as gradio_client does "
+                        "(the Space's 'Use via API', through the queue), or half each")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd)
 
@@ -228,7 +236,8 @@ def _cmd(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} must be in [0, 200000]")
     if not 1 <= args.seconds <= 3600:
         raise ValueError("--seconds must be in [1, 3600]")
-    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.profile)
+    r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.profile,
+                 clients=args.clients)
     if args.json:
         print(json.dumps(r))
         return
