@@ -31,6 +31,7 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None, on_s
     the request's field names, then ``params`` (API callers pass them by name), and the visitor's gr.Request. A
     visitor's ValueError becomes a gr.Error and one log line; other faults keep their traceback.
     ``on_select``: a picture's select event; the handler gets the click's (x, y) before the key."""
+    n_fields = len(fields_of(request_cls)) if request_cls else 0
     names = (fields_of(request_cls) if request_cls else []) + list(params)     # params: the request's, then extra
     name = name or handler.__name__
 
@@ -42,8 +43,7 @@ def endpoint(handler, request_cls=None, params=(), stream=False, name=None, on_s
             where = tuple(evt.index) if isinstance(getattr(evt, "index", None), (list, tuple)) else (None, None)
             values = [*values, *where]
         if request_cls:
-            n = len(fields_of(request_cls))
-            return handler(request_cls(**dict(zip(names, values[:n]))), *values[n:], key)
+            return handler(request_cls(**dict(zip(names, values[:n_fields]))), *values[n_fields:], key)
         return handler(*values, key)
 
     def refuse(e: ValueError) -> gr.Error:

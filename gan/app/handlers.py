@@ -222,11 +222,10 @@ class Playground:
         while True:
             with self.foreground.request():             # the search is interactive work: training waits
                 m = next(search)
-            if not m.done:
-                yield (seen, pictures.enlarge(m.image, 8), f"Searching... step {m.step}: {m.distance:.0f} grey levels "
-                       "from your drawing (root-mean-square).", KEEP, KEEP, KEEP, *[KEEP] * N_SLIDERS)
-                continue
-            break
+            if m.done:
+                break
+            yield (seen, pictures.enlarge(m.image, 8), f"Searching... step {m.step}: {m.distance:.0f} grey levels "
+                   "from your drawing (root-mean-square).", KEEP, KEEP, KEEP, *[KEEP] * N_SLIDERS)
         took = time.perf_counter() - t0
         pick = session.picks[req.model] = pictures.Pick.of(explorer, m.z, m.label, "your drawing", raw)
         near = training_set().nearest(m.image)[0]

@@ -202,7 +202,7 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
         if quality is not None:
             quality(p)
         if live_view_every and (p.status != "running" or time.monotonic() - run.view_at >= live_view_every):
-            run.view_at = time.monotonic()                     # the fakes on the reals' map, at most every second
+            run.view_at = time.monotonic()                     # the fakes on the reals' map, every live_view_every s
             run.view = draw_live(live_view(trainer))
             run.changed.set()
 

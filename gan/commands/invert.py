@@ -11,7 +11,7 @@ import torch
 
 from gan.app.inputs import decode_drawing
 from gan.engine.checkpoint import save_tensors
-from gan.evaluation.classifier import load_classifier, u8_to_input
+from gan.evaluation.classifier import embed
 from gan.inference.inversion import invert
 from gan.inference.sampling import load_generator, make_grid, to_pil
 
@@ -45,8 +45,7 @@ def run(args) -> None:
     t0 = time.perf_counter()
     *_, match = invert(model, target, starts=args.starts, steps=args.steps, seed=args.seed)
     took = time.perf_counter() - t0
-    with torch.no_grad():
-        cls = int(load_classifier()(u8_to_input(torch.from_numpy(match.image)[None])).argmax())
+    cls = int(embed(match.image[None])[1].argmax())
     out.parent.mkdir(parents=True, exist_ok=True)
     pair = make_grid(np.stack([target, match.image]), nrow=2).numpy()
     to_pil(np.kron(pair, np.ones((args.scale, args.scale), np.uint8))).save(out)

@@ -60,11 +60,15 @@ class TrainingSet:
 
     def nearest(self, images_u8, k: int = 3) -> list[Neighbours]:
         feats, _ = embed(torch.as_tensor(images_u8).reshape(-1, 28, 28))
-        q = feats.float()
-        d2 = (q.pow(2).sum(1, keepdim=True) + self.sq_norms[None] - 2 * q @ self.feats.T).clamp_min(0)
-        dist, idx = d2.topk(k, dim=1, largest=False)
+        dist, idx = squared_distances(feats.float(), self.feats, self.sq_norms).topk(k, dim=1, largest=False)
         return [Neighbours(i.tolist(), d.sqrt().tolist(), self.images[i].numpy(), self.labels[i].tolist(), self.typical)
                 for d, i in zip(dist, idx)]
+
+
+def squared_distances(q: torch.Tensor, feats: torch.Tensor, sq_norms: torch.Tensor) -> torch.Tensor:
+    """(Q, N) squared Euclidean distances between features ``q`` (Q, D) and ``feats`` (N, D), whose
+    squared norms ``sq_norms`` (N,) are given: one matrix product."""
+    return (q.pow(2).sum(1, keepdim=True) + sq_norms[None] - 2 * q @ feats.T).clamp_min(0)
 
 
 def _as_entry(entry) -> dict:
@@ -92,8 +96,7 @@ def _training_set(classifier_path: str, data_dir: str | None) -> TrainingSet:
         clf = load_classifier(classifier_path)
         feats = embed(train.images, clf, bf16=True)[0].float()
         probe = embed(test.images[:1000], clf, bf16=True)[0].float()
-        d2 = (probe.pow(2).sum(1, keepdim=True) + feats.pow(2).sum(1)[None] - 2 * probe @ feats.T).clamp_min(0)
-        typical = d2.min(1).values.sqrt().median()
+        typical = squared_distances(probe, feats, feats.pow(2).sum(1)).min(1).values.sqrt().median()
         return {"feats": feats.half(), "typical": typical.reshape(1)}, {}
 
     key = (Path(classifier_path).read_bytes() + train.images.numpy().tobytes() + test.images[:1000].numpy().tobytes()

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from gan.engine.pixels import to_pixels
 from gan.evaluation.classifier import embed
 from gan.evaluation.evaluate import reference
+from gan.inference.sampling import sample_latents
 
 PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))     # a colour per digit (tab10)
@@ -77,7 +78,7 @@ def draw_map(proj: Projection, xy: np.ndarray, colours, size: int = 360, radius:
             x = 6 + k * (size - 12) / 10
             ds.ellipse((x, 5, x + 8, 13), fill=c)
             ds.text((x + 11, 3), str(k), fill=(60, 60, 60))
-        img = _stack(img, strip)
+        return stack(np.asarray(img), np.asarray(strip))
     return np.asarray(img)
 
 
@@ -110,13 +111,6 @@ def coverage_bars(shares, width: int, height: int = 46) -> np.ndarray:
     return np.asarray(img)
 
 
-def _stack(top: Image.Image, bottom: Image.Image) -> Image.Image:
-    out = Image.new("RGB", (top.width, top.height + bottom.height), (255, 255, 255))
-    out.paste(top, (0, 0))
-    out.paste(bottom, (0, top.height))
-    return out
-
-
 def stack(*pictures: np.ndarray) -> np.ndarray:
     """RGB pictures of one width, one above the other."""
     return np.concatenate(pictures, axis=0)
@@ -133,8 +127,7 @@ def live_view(trainer, n: int = LIVE_SAMPLES) -> dict:
     digit the evaluator sees among them."""
     G, mcfg = trainer.sampler, trainer.mcfg
     gen = torch.Generator(trainer.device).manual_seed(LIVE_SEED)
-    z = torch.randn(n, mcfg.z_dim, generator=gen, device=trainer.device) if mcfg.z_dist != "uniform" else \
-        torch.rand(n, mcfg.z_dim, generator=gen, device=trainer.device) * 2 - 1
+    z = sample_latents(n, mcfg.z_dim, mcfg.z_dist, gen, trainer.device)
     y = (torch.arange(n, device=trainer.device) % 10) if trainer.conditional else None
     was = G.training, trainer.D.training
     G.eval(), trainer.D.eval()

@@ -20,7 +20,7 @@ import torch
 
 from gan.engine.pixels import to_pixels, to_unit
 from gan.evaluation.classifier import load_classifier
-from gan.inference.sampling import GeneratorModel
+from gan.inference.sampling import GeneratorModel, sample_latents
 
 FEATURE_WEIGHT = 0.05
 PRIOR_WEIGHT = 0.02
@@ -47,10 +47,7 @@ def invert(model: GeneratorModel, target_u8: np.ndarray, starts: int = 8, steps:
         scale = t_feats.pow(2).mean().clamp_min(1e-6)
         top = clf.head(t_feats).topk(2, dim=1).indices[0].tolist()
     gen = torch.Generator().manual_seed(seed)
-    if mcfg.z_dist == "uniform":
-        z0 = torch.rand(starts, mcfg.z_dim, generator=gen) * 2 - 1
-    else:
-        z0 = torch.randn(starts, mcfg.z_dim, generator=gen)
+    z0 = sample_latents(starts, mcfg.z_dim, mcfg.z_dist, gen)
     labels = torch.tensor([top[i % 2] for i in range(starts)]) if model.conditional else None
     z = z0.clone().requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
