@@ -208,3 +208,41 @@ def test_the_cli_and_the_app_take_the_same_learning_rates(tmp_path):
             else:
                 with pytest.raises(ValueError, match="lr_g"):
                     make()
+
+
+def _goal_verdicts(preset, met_at):
+    """A stand-in for the goal watch's evaluator: short of ``preset``'s goal on every check before
+    the ``met_at``-th (1-based; 0: never met), at it from then on."""
+    from gan.models.registry import get_preset
+    goal = get_preset(preset).goal
+    met = {k: (v / 2 if k == "fid_ratio" else v) for k, v in goal.items()}
+    short = {k: (v * 10 if k == "fid_ratio" else v - 1) for k, v in goal.items()}
+    calls = []
+
+    def evaluate(model, n, pr):
+        calls.append(n)
+        return met if met_at and len(calls) >= met_at else short
+    return evaluate
+
+
+@pytest.mark.parametrize("met_at", [3, 0])
+def test_stop_at_goal_ends_a_run_at_the_first_check_that_meets_the_goal_and_never_before(
+        met_at, monkeypatch, mnist_dir, tmp_path, capsys):
+    from gan.commands import train as train_command
+    from gan.engine.checkpoint import read_tensors
+    verdicts = _goal_verdicts("dcgan", met_at)
+    monkeypatch.setattr(train_command, "evaluate", verdicts)
+    assert run("train", "--preset", "dcgan", "--steps", "12", "--batch-size", "16", "--model", '{"ngf": 8, "ndf": 8}',
+               "--log-every", "1", "--stop-at-goal", "0.000001", "--data", str(mnist_dir), "--out", str(tmp_path),
+               "--quiet") == 0
+    _, meta = read_tensors(tmp_path / "generator.safetensors")
+    checks = meta["recipe"]["goal_checks"]
+    out = capsys.readouterr().out
+    if met_at:      # checked after every step: the third check meets the goal and the run ends there
+        assert len(checks) == 3 and [bool(c["short"]) for c in checks] == [True, True, False]
+        assert meta["step"] == checks[-1]["step"] == 3 and meta["recipe"]["status"] != "finished"
+        assert "step 3: FID 2.0x floor, 10 modes - goal met" in out
+    else:           # never met: the run goes its whole length, checked at every step
+        assert len(checks) == 12 and all(c["short"] for c in checks)
+        assert meta["step"] == 12 and meta["recipe"]["status"] == "finished"
+        assert "goal met" not in out
