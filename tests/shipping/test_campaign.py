@@ -195,3 +195,42 @@ def test_a_shipped_files_command_is_the_one_straight_run_its_turns_add_up_to(tar
     skip = {"out_dir", "checkpoint_every", "log_every", "compile", "device", "seconds"}
     assert {k: v for k, v in cli.to_dict().items() if k not in skip} == \
         {k: v for k, v in ours.to_dict().items() if k not in skip}
+
+
+@pytest.mark.parametrize("install", [False, True])
+def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_installs_only_when_told(
+        install, tmp_path, fake_digits, monkeypatch):
+    """`gan campaign --targets --turns --slice-minutes [--no-install]` end to end (in-process, the
+    evaluator a stand-in that calls every file better than nothing shipped)."""
+    from gan.commands import campaign as command
+    from gan.commands import main
+    from gan.shipping import campaign as module
+    installed = []
+    monkeypatch.setattr(command, "become_idle", lambda: None)              # not the test process
+    monkeypatch.setattr(command, "load_mnist", lambda split, where: fake_digits)
+    monkeypatch.setattr(module, "_evaluate_10k", scores(50.0, 40.0))
+    monkeypatch.setattr(module, "install", lambda weights, name, path, *a, **kw: installed.append(name))
+    turns = 2 if install else 1
+    argv = ["campaign", "--dir", str(tmp_path / "camp"), "--weights", str(tmp_path / "w"), "--threads", "2",
+            "--targets", "vanilla,dcgan", "--turns", str(turns), "--slice-minutes", "0.05"]
+    assert main(argv + ([] if install else ["--no-install"])) == 0
+    state = json.loads((tmp_path / "camp" / "state.json").read_text())
+    assert set(state) == {"dcgan", "vanilla"}                         # the targets asked for, no other
+    assert [state[name]["turns"] for name in ("dcgan", "vanilla")] == [1, turns - 1]     # priority order
+    for name in ("dcgan", "vanilla")[:turns]:
+        _, meta = read_tensors(tmp_path / "camp" / name / "best.safetensors")
+        assert 3.0 <= meta["recipe"]["train_seconds"] < 3.0 + 2.0, name                 # 0.05 min a turn
+    assert not (tmp_path / "camp" / "campaign.pid").exists()
+    assert installed == (["dcgan", "vanilla"] if install else [])
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["--targets", "vanilla,stylegan9"], "unknown target(s) ['stylegan9']; choose from cs231n,"),
+    (["--slice-minutes", "0.04"], "--slice-minutes must be in [0.05, 600], got 0.04"),
+    (["--slice-minutes", "601"], "--slice-minutes must be in [0.05, 600], got 601"),
+])
+def test_the_cli_refuses_an_unknown_target_or_a_turn_length_out_of_range(argv, words, tmp_path, capsys):
+    from gan.commands import main
+    assert main(["campaign", "--dir", str(tmp_path / "camp"), "--status", *argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "camp").exists()
