@@ -63,6 +63,36 @@ def synthetic_digits(n: int = 512, seed: int = 0) -> Digits:
     return Digits((imgs.clamp(0, 1) * 255).round().to(torch.uint8), labels.long(), "synthetic")
 
 
+class _EncodingG(torch.nn.Module):
+    """(N, z_dim) latents [+ (N,) labels] -> (N, 1, 28, 28) in [-1, 1]: every latent draws its own
+    high-contrast pattern and the label lights pixel (0, label) of the top row, so a test can tell
+    whose rows it got (a briefly trained tiny G draws the same flat grey for every input)."""
+
+    def __init__(self, z_dim: int):
+        super().__init__()
+        self.proj = torch.nn.Linear(z_dim, 28 * 28, bias=False)
+        torch.nn.init.normal_(self.proj.weight, std=3.0, generator=torch.Generator().manual_seed(7))
+
+    def forward(self, z, labels=None):                  # (N, z_dim) [, (N,)]
+        x = torch.tanh(self.proj(z)).view(-1, 1, 28, 28)               # (N, 1, 28, 28)
+        if labels is not None:
+            top = torch.nn.functional.one_hot(labels, 28).float() * 2 - 1      # (N, 28): +1 at the label
+            x = torch.cat([top[:, None, None, :], x[:, :, 1:]], dim=2)
+        return x
+
+
+def encoding_model(preset: str = "cgan"):
+    """A GeneratorModel of ``preset``'s kind whose output tells its inputs apart (``_EncodingG``)."""
+    from gan.inference.sampling import GeneratorModel
+    mcfg = get_preset(preset).model_config(**TINY[preset])
+    return GeneratorModel(_EncodingG(mcfg.z_dim).eval().requires_grad_(False), mcfg, preset, {"step": 0})
+
+
+def label_of(image: np.ndarray) -> int:
+    """The label an ``encoding_model`` drew into a (28, 28) uint8 image."""
+    return int(image[0, :10].argmax())
+
+
 @contextlib.contextmanager
 def registered_loss(*args, **kwargs):
     """A ``gan.engine.losses.Loss(*args, **kwargs)`` registered for the block's duration, then removed."""
