@@ -141,11 +141,14 @@ def test_pause_step_and_resume_through_the_api(client):
     t0 = time.time()
     while not (job.outputs() and "running" in job.outputs()[-1][0]) and time.time() - t0 < 60:
         time.sleep(0.1)
-    assert "pause" in client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_pause")
-    assert "d" in client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_d")
-    assert "learning rates set" in client.predict(**api_call(ControlRequest(lr_g=1e-3, lr_d=2e-4)), api_name="/control_lr")
-    client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_resume")
-    client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop")
+    """The wiring of each control to its endpoint (what each does to the run: tests/app/test_handlers.py)."""
+    replies = [client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name=f"/control_{action}")
+               for action in ("pause", "d", "g", "both")]
+    assert replies == ["paused", "step d: ok", "step g: ok", "step both: ok"]
+    assert client.predict(**api_call(ControlRequest(lr_g=1e-3, lr_d=2e-4)), api_name="/control_lr") == \
+        "learning rates set to G 0.001, D 0.0002"
+    assert client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_resume") == "running again"
+    assert client.predict(**api_call(ControlRequest(2e-4, 2e-4)), api_name="/control_stop") == "stopping"
     while not job.done():
         time.sleep(0.2)
     assert "aborted" in job.outputs()[-1][0]

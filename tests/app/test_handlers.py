@@ -5,7 +5,7 @@ import torch
 
 from gan.app import library as model_library
 from gan.app import limits as app_limits
-from gan.app import runs
+from gan.app import handlers, runs
 from gan.app.handlers import Playground
 from gan.app.requests import SLIDER_FIELDS, ProbeRequest, RenderRequest
 from gan.app.updates import KEEP, Update
@@ -123,3 +123,74 @@ def test_a_click_on_a_grid_digit_shows_that_digits_nearest_training_digits(libra
     strip, words = play.nearest(req, 30 * 3 + 10, 30 * 1 + 10, "me")         # row 2, column 4: digit 14
     assert np.array_equal(strip[6:90:3, 6:90:3], grid[32:60, 92:120]) and "digit 14 of the grid" in words
     assert play.nearest(req, 1, 1, "me") == (KEEP, "That was the gap between two digits: click on a digit.")
+
+
+def _until(condition, timeout=60.0, what="the condition"):
+    """Wait for ``condition()`` (the run's own thread makes it true); fail after ``timeout`` s."""
+    import time
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, f"waited {timeout:.0f} s for {what}"
+        time.sleep(0.01)
+
+
+def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits, library, tmp_path, monkeypatch):
+    """Pause, single D/G/both steps, learning rates, resume and stop, each checked on the trainer
+    (its step counts and optimizers) rather than on the sentence the button answers with."""
+    import threading
+    import time
+    from gan.app.requests import ControlRequest, TrainRequest
+    made = []
+
+    class Recorded(runs.Trainer):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(self)
+    monkeypatch.setattr(runs, "Trainer", Recorded)
+    monkeypatch.setattr(handlers, "LIVE_VIEW_EVERY", 0)       # not under test here: the reals' map and the
+    monkeypatch.setattr(handlers, "QUALITY_EVERY", 0)         # quality checks (seconds of the evaluator's start)
+    play = Playground(limits=app_limits.Limits(1, 120, 100, 20, 2), library=library, tmp=tmp_path)
+    play.mnist = fake_digits
+    req = TrainRequest.filled("vanilla", length_kind="seconds", length=120, batch_size=16)
+    frames = []
+    stream = threading.Thread(target=lambda: frames.extend(play.train(req, "visitor")), daemon=True)
+    stream.start()
+    same = ControlRequest(2e-4, 2e-4)
+    try:
+        _until(lambda: made and made[0].step >= 3, what="three steps")
+        t = made[0]
+        assert play.control("pause", same, "visitor") == "paused"
+        paused_at = t.step
+        time.sleep(0.5)
+        assert t.step <= paused_at + 1                               # at most the step in flight
+        held, d_held = t.step, t.d_step_count
+        time.sleep(0.5)
+        assert (t.step, t.d_step_count) == (held, d_held), "a paused run went on training"
+
+        assert play.control("d", same, "visitor") == "step d: ok"
+        _until(lambda: t.d_step_count == d_held + 1, what="one D step")
+        assert t.step == held
+        assert play.control("g", same, "visitor") == "step g: ok"
+        _until(lambda: t.step == held + 1, what="one G step")
+        assert t.d_step_count == d_held + 1
+        assert play.control("both", same, "visitor") == "step both: ok"
+        _until(lambda: t.step == held + 2, what="one step of both")
+        assert t.d_step_count == d_held + 1 + t.cfg.d_steps
+
+        assert play.control("lr", ControlRequest(lr_g=1e-3, lr_d=5e-4), "visitor") == \
+            "learning rates set to G 0.001, D 0.0005"
+        _until(lambda: t.lr == (1e-3, 5e-4), what="the new learning rates")
+        time.sleep(0.3)
+        assert t.step == held + 2, "a paused run went on training"
+
+        assert play.control("resume", same, "visitor") == "running again"
+        _until(lambda: t.step >= held + 5, what="training to go on")
+        run = play.session("visitor").active()
+        _until(lambda: run.history and run.history[-1]["lr_g"] == 1e-3, what="the new rates in the curves")
+        assert play.control("stop", same, "visitor") == "stopping"
+        _until(lambda: run.done.is_set(), what="the run to end")
+        assert run.status == "aborted"
+    finally:
+        play.leave("visitor")
+        stream.join(30)
+    assert not stream.is_alive()
