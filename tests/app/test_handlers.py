@@ -18,6 +18,14 @@ def library():
     return model_library.ModelLibrary()
 
 
+@pytest.fixture
+def bare_runs(monkeypatch):
+    """Runs without the live view of the reals' map and the quality checks (seconds of the
+    evaluator's first start): for tests of something else."""
+    monkeypatch.setattr(handlers, "LIVE_VIEW_EVERY", 0)
+    monkeypatch.setattr(handlers, "QUALITY_EVERY", 0)
+
+
 def test_a_length_past_the_servers_cap_is_said_not_silently_cut():
     from gan.app.handlers import length_note
     from gan.app.requests import TrainRequest
@@ -31,7 +39,7 @@ def test_a_length_past_the_servers_cap_is_said_not_silently_cut():
 
 
 @pytest.mark.parametrize("preset", ["cgan", "dcgan", "wgan-gp"])
-def test_a_pretrained_start_trains_the_shipped_full_width_generator(preset, fake_digits, library, tmp_path):
+def test_a_pretrained_start_trains_the_shipped_full_width_generator(preset, fake_digits, library, tmp_path, bare_runs):
     """The app's CPU recipe builds half-width networks; a pretrained start takes the shipped
     file's architecture instead of failing with a size mismatch."""
     from gan.app.handlers import Playground
@@ -134,7 +142,8 @@ def _until(condition, timeout=60.0, what="the condition"):
         time.sleep(0.01)
 
 
-def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits, library, tmp_path, monkeypatch):
+def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits, library, tmp_path, monkeypatch,
+                                                                     bare_runs):
     """Pause, single D/G/both steps, learning rates, resume and stop, each checked on the trainer
     (its step counts and optimizers) rather than on the sentence the button answers with."""
     import threading
@@ -147,8 +156,6 @@ def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits
             super().__init__(*a, **kw)
             made.append(self)
     monkeypatch.setattr(runs, "Trainer", Recorded)
-    monkeypatch.setattr(handlers, "LIVE_VIEW_EVERY", 0)       # not under test here: the reals' map and the
-    monkeypatch.setattr(handlers, "QUALITY_EVERY", 0)         # quality checks (seconds of the evaluator's start)
     play = Playground(limits=app_limits.Limits(1, 120, 100, 20, 2), library=library, tmp=tmp_path)
     play.mnist = fake_digits
     req = TrainRequest.filled("vanilla", length_kind="seconds", length=120, batch_size=16)
