@@ -1,6 +1,7 @@
 """Tests of gan/app/pictures.py."""
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gan.app import inputs, pictures
@@ -42,3 +43,30 @@ def test_probe_classifies_a_real_digit(mnist_test):
     assert mnist_test.labels[0] == 7
     res = pictures.probe(inputs.decode_drawing(seven))
     assert res["class"] == 7 and "real_score" not in res
+
+
+def _read_grid(grid: np.ndarray) -> list[int]:
+    """The digits the evaluator's classifier reads in a rendered grid's 28x28 cells (30-pixel pitch)."""
+    from gan.evaluation.classifier import load_classifier, u8_to_input
+    rows, cols = (grid.shape[0] - 2) // 30, (grid.shape[1] - 2) // 30
+    cells = np.stack([grid[2 + 30 * r:30 + 30 * r, 2 + 30 * c:30 + 30 * c] for r in range(rows) for c in range(cols)])
+    with torch.no_grad():
+        return load_classifier()(u8_to_input(torch.from_numpy(cells))).argmax(1).tolist()
+
+
+def test_the_digit_asked_for_is_the_digit_drawn(library):
+    """Not only another picture: the shipped cgan draws the digit picked in every cell, and "all"
+    puts digit k in column k (a label routed to the wrong cell or off by one shows here)."""
+    _, ex = library.get("cgan")
+    for digit in (0, 3, 7):
+        read = _read_grid(draw(ex, 5, 20, digit=str(digit)))
+        assert sum(d == digit for d in read) >= 18, (digit, read)
+    read = _read_grid(draw(ex, 5, 20))
+    assert sum(d == i % 10 for i, d in enumerate(read)) >= 18, read
+
+
+def test_an_interpolation_runs_from_its_first_digit_to_its_second(library):
+    model, _ = library.get("cgan")
+    strip, frames = pictures.interpolation(model, InterpolateRequest("cgan", 1, 2, 6, "3", "8").parse())
+    assert np.array_equal(strip[2:30, 2:30], frames[0]) and np.array_equal(strip[2:30, -30:-2], frames[-1])
+    assert _read_grid(strip)[0] == 3 and _read_grid(strip)[-1] == 8
