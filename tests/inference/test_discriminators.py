@@ -46,3 +46,25 @@ def test_shipped_models_come_with_probe_discriminators():
         assert meta["preset"] == name and meta["fitted_against"] == f"{name}.safetensors"
     assert library.discriminator("no-such-model") is None
     assert (ROOT / "weights" / "discriminators").is_dir()
+
+
+def test_the_fit_d_command_fits_for_the_steps_given_into_the_probes_folder(tiny_generator, mnist_dir, tmp_path, capsys):
+    """`python -m gan fit-d`: 1,000 steps unless told, the file beside the generator's folder in
+    discriminators/ unless --out says where, a step count out of range refused before any work."""
+    import shutil
+    from gan.commands import build_parser, main
+    assert build_parser().parse_args(["fit-d", "--weights", "g.safetensors"]).steps == 1000
+    weights = tmp_path / "weights" / "tiny.safetensors"
+    weights.parent.mkdir()
+    shutil.copy(tiny_generator, weights)
+    assert main(["fit-d", "--weights", str(weights), "--steps", "3", "--data", str(mnist_dir)]) == 0
+    out = tmp_path / "weights" / "discriminators" / "tiny.safetensors"
+    _, meta = load_discriminator(out)
+    assert meta["steps"] == 3 and meta["fitted_against"] == "tiny.safetensors" and f"wrote {out}" in capsys.readouterr().out
+    assert main(["fit-d", "--weights", str(weights), "--steps", "2", "--out", str(tmp_path / "d.safetensors"),
+                 "--data", str(mnist_dir)]) == 0
+    assert load_discriminator(tmp_path / "d.safetensors")[1]["steps"] == 2
+    for bad in ("0", "1000001"):
+        assert main(["fit-d", "--weights", str(weights), "--steps", bad, "--out", str(tmp_path / "x.safetensors")]) == 2
+        assert f"--steps must be in [1, 1000000], got {bad}" in capsys.readouterr().err
+    assert not (tmp_path / "x.safetensors").exists()
