@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
+from gan.app import handlers, runs
 from gan.app import library as model_library
 from gan.app import limits as app_limits
-from gan.app import handlers, runs
 from gan.app.handlers import Playground
 from gan.app.requests import SLIDER_FIELDS, ProbeRequest, RenderRequest
 from gan.app.updates import KEEP, Update
@@ -148,6 +148,7 @@ def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits
     (its step counts and optimizers) rather than on the sentence the button answers with."""
     import threading
     import time
+
     from gan.app.requests import ControlRequest, TrainRequest
     made = []
 

@@ -52,6 +52,7 @@ def test_the_fit_d_command_fits_for_the_steps_given_into_the_probes_folder(tiny_
     """`python -m gan fit-d`: 1,000 steps unless told, the file beside the generator's folder in
     discriminators/ unless --out says where, a step count out of range refused before any work."""
     import shutil
+
     from gan.commands import build_parser, main
     assert build_parser().parse_args(["fit-d", "--weights", "g.safetensors"]).steps == 1000
     weights = tmp_path / "weights" / "tiny.safetensors"

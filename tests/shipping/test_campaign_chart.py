@@ -4,7 +4,7 @@ import math
 import numpy as np
 from PIL import Image, ImageColor
 
-from gan.shipping.campaign_chart import BOTTOM, COLOURS, H, LEFT, RIGHT, TOP, W, draw_curves
+from gan.shipping.campaign_chart import BOTTOM, COLOURS, LEFT, RIGHT, TOP, H, W, draw_curves
 
 
 def _chart(tmp_path):
