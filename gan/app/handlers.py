@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from gan.app import pictures
+from gan.app import background, pictures
 from gan.app.charts import train_outputs
 from gan.app.library import DEFAULT_MODEL, ModelLibrary, warm_up
 from gan.app.limits import Limits, on_gpu
@@ -71,7 +71,7 @@ class Playground:
         self.training_slots = threading.BoundedSemaphore(self.limits.max_concurrent_runs)
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.warm_up = threading.Thread(target=self._warm, name="warm-up", daemon=True)
+        self.warm_up: threading.Thread | None = None
         self.gpu_lease = None                 # ZeroGPU: spaces.GPU around bursts.burst_in_worker (app.py sets it)
         self._maps: dict[int, tuple] = {}     # id(model) -> (model, its LatentMap), the newest MAPS_KEPT
         self._maps_lock = threading.Lock()
@@ -83,7 +83,7 @@ class Playground:
         limit_malloc_arenas()
         if not on_gpu():
             one_thread_per_request()
-        self.warm_up.start()
+        self.warm_up = background.start(self._warm, "warm-up")
         return self
 
     def _warm(self) -> None:
@@ -94,7 +94,7 @@ class Playground:
         except MNISTNotFound:
             pass                                # reported to the visitor who starts a run
         settle_after_warm_up()                  # later full collections skip what start-up built
-        threading.Thread(target=self._warm_maps, name="warm-maps", daemon=True).start()
+        background.start(self._warm_maps, "warm-maps")
 
     @staticmethod
     def _warm_maps() -> None:

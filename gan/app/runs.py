@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gan.app import background
 from gan.app.bursts import train_in_bursts
 from gan.app.control import RunControl
 from gan.app.limits import Limits, on_gpu, zero_gpu
@@ -249,6 +250,4 @@ def start_run(session: Session, cfg: TrainConfig, data, quality_every: int = 0, 
             release_free_memory()                          # the run's freed pages back to the system
 
     trainer = quality = None
-    thread = threading.Thread(target=body, name=f"train-{uuid.uuid4().hex[:6]}", daemon=True)
-    thread.start()
-    return run, thread
+    return run, background.start(body, f"train-{uuid.uuid4().hex[:6]}", stop=run.control.stop)

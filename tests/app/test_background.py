@@ -1,0 +1,58 @@
+"""Background torch work ends before the process does (gan/app/background.py): a daemon thread
+still inside torch when Python finalizes aborts the process with status 134."""
+import subprocess
+import sys
+import textwrap
+
+from gan.app import background
+from tests.helpers import ROOT
+
+BUSY = textwrap.dedent("""
+    import sys, threading, time, torch
+    from gan.app import background
+    torch.set_num_threads(1)
+    stop, started = threading.Event(), threading.Event()
+    def work():                                   # torch calls back to back, each releasing the GIL
+        a = torch.randn(300, 300)
+        while not stop.is_set():
+            started.set()
+            a = torch.tanh(a @ a)
+    how = sys.argv[1]
+    if how == "plain":
+        threading.Thread(target=work, daemon=True).start()
+    elif how == "stoppable":
+        background.start(work, "busy", stop=stop.set)
+    else:                                         # no way to stop it: it ends by itself in a second
+        background.start(lambda: (time.sleep(1.0), stop.set(), print("finished", flush=True)), "ending")
+        background.start(work, "busy-till-then")
+    started.wait(30)
+    print("exiting", flush=True)
+""")
+
+
+def _exit(how):
+    return subprocess.run([sys.executable, "-c", BUSY, how], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_a_plain_daemon_thread_inside_torch_at_exit_aborts_the_process():
+    """Why the module exists (if this passes no more, torch or Python changed and it may go)."""
+    p = _exit("plain")
+    assert "exiting" in p.stdout and p.returncode != 0, (p.returncode, p.stderr[-500:])
+
+
+def test_background_work_is_stopped_and_waited_for_at_exit():
+    p = _exit("stoppable")
+    assert p.returncode == 0 and "exiting" in p.stdout, (p.returncode, p.stderr[-500:])
+    p = _exit("ends-by-itself")
+    assert p.returncode == 0 and p.stdout.split() == ["exiting", "finished"], (p.returncode, p.stderr[-500:])
+
+
+def test_a_training_run_is_background_work_that_the_exit_stops(fake_digits):
+    from gan.app.runs import Session, start_run
+    from gan.app.limits import Limits
+    from tests.helpers import tiny_config
+    run, thread = start_run(Session(Limits(1, 60, 100, 20, 2)), tiny_config("vanilla", steps=None, seconds=60),
+                            fake_digits, quality_every=0)
+    assert thread in background.running()
+    background.finish_all(timeout=30)
+    assert not thread.is_alive() and run.status == "aborted"
