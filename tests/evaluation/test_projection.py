@@ -61,3 +61,14 @@ def test_a_collapsing_run_shrinks_to_one_island_on_the_map():
     after = live_view(trainer)
     assert (before["shares"] > 0.03).sum() >= 8 and after["shares"].max() > 0.8
     assert spread(after["xy"]) < 0.5 * spread(before["xy"])
+
+
+def test_the_bars_dashed_line_marks_a_tenth_across_the_chart():
+    bars = coverage_bars([0.1] + [0.0] * 9, 300, height=46)
+    top, bottom = 4, 46 - 14
+    even = int(bottom - (0.1 / 0.3) * (bottom - top))                # Pillow draws at the whole pixel below
+    grey = (np.abs(bars[even].astype(int) - 90).sum(-1) < 10)
+    assert grey[40:296].sum() > 100                              # dashes across the empty bars
+    assert not (np.abs(bars[even - 3].astype(int) - 90).sum(-1) < 10)[40:].any()
+    assert (bars[even + 1:bottom, 8:30] != 255).any(-1).all()    # digit 0's bar reaches the line (30 % fills it)
+    assert (bars[top:even - 1, 8:30] == 255).all()
