@@ -133,3 +133,18 @@ def test_render_workers_share_one_int8_copy(monkeypatch):
     for t in threads:
         t.join(30)
     assert all((a == b).all() for a, b in zip(got, serial))
+
+
+@pytest.mark.parametrize("conv", [
+    nn.Conv2d(4, 4, 3, padding=1, groups=2), nn.Conv2d(4, 4, 3, padding=2, dilation=2),
+    nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect"), nn.ConvTranspose2d(4, 4, 3, 2, 1),
+    nn.ConvTranspose2d(4, 4, 3, 1, 1, output_padding=0, groups=2),
+], ids=["groups", "dilation", "reflect-padding", "strided-transposed", "grouped-transposed"])
+def test_a_convolution_int8_cannot_express_as_a_plain_one_stays_float(conv):
+    assert as_conv(conv) is None
+
+
+def test_a_plain_convolution_is_taken_as_it_is():
+    conv = nn.Conv2d(4, 6, 3, 2, 1)
+    weight, bias, stride, padding = as_conv(conv)
+    assert weight is conv.weight and bias is conv.bias and (stride, padding) == ((2, 2), (1, 1))
