@@ -93,6 +93,7 @@ def test_bursts_in_forked_workers_carry_a_seconds_run_to_its_length_and_lease_wh
     assert 1.5 <= result.history[-1].elapsed < 3.0
     assert zero.leases[0] == 1 + 20 and all(s <= 21 for s in zero.leases)    # ceil(0.5 s) + the margin
     assert burst_lease(None, None, None, 0.2, 20.0) == 21 and burst_lease(None, None, None, None, 20.0) == 40
+    assert [burst_lease(None, None, None, left, 20.0) for left in (100.0, 20.0, 19.2, 0.0, -3.0)] == [40, 40, 40, 20, 20]
 
 
 def test_a_refused_lease_goes_on_on_the_cpu_and_says_why():
