@@ -76,6 +76,8 @@ def test_only_a_file_that_beats_the_shipped_one_is_installed(tmp_path, fake_digi
         assert (weights / f).is_file(), f
     _, meta = read_tensors(weights / "vanilla.safetensors")
     assert meta["step"] == 30 and meta["recipe"]["cpu_hours"] >= 0
+    state = json.loads((tmp_path / "camp" / "state.json").read_text())["vanilla"]
+    assert [(row["step"], row["fid_ratio"]) for row in state["adopted"]] == [(30, 9.0)]   # the record of what went in
 
 
 def test_a_worse_check_keeps_the_best_file(tmp_path, fake_digits):
