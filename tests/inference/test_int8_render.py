@@ -105,6 +105,13 @@ def test_an_inaccurate_or_failing_int8_copy_is_not_used(monkeypatch):
     report = attach_int8(model)
     assert report == {"used": False, "reason": "RuntimeError: no quantized engine"} and model.fast_G is None
 
+    class Failing(nn.Module):                                      # built, but its first render fails
+        def forward(self, z, labels=None):
+            raise ValueError("kernel refused")
+    monkeypatch.setattr(int8_render, "int8_generator", lambda m: (Failing(), ["net.0"]))
+    report = attach_int8(model)
+    assert report == {"used": False, "reason": "ValueError: kernel refused"} and model.fast_G is None
+
 
 def test_without_8bit_dot_products_nothing_is_tried(monkeypatch):
     model = _keras_model()
