@@ -221,7 +221,7 @@ def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_instal
     assert [state[name]["turns"] for name in ("dcgan", "vanilla")] == [1, turns - 1]     # priority order
     for name in ("dcgan", "vanilla")[:turns]:
         _, meta = read_tensors(tmp_path / "camp" / name / "best.safetensors")
-        assert 3.0 <= meta["recipe"]["train_seconds"] < 3.0 + 2.0, name                 # 0.05 min a turn
+        assert 3.0 <= meta["recipe"]["train_seconds"] < 15.0, name       # 0.05 min a turn (+ its last step)
     assert not (tmp_path / "camp" / "campaign.pid").exists()
     assert installed == (["dcgan", "vanilla"] if install else [])
 
