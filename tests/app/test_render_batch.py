@@ -199,3 +199,25 @@ def test_batches_are_padded_to_a_few_shapes():
     assert bucket(100) <= 112 and bucket(50) <= 56
     asked = range(1, 101)                                      # a crowd's 1-100 digits: little padding
     assert sum(bucket(n) for n in asked) / sum(asked) < 1.12
+
+
+def test_a_visitors_next_render_after_a_finished_or_running_one_is_served(model):
+    """Only a queued render is superseded: one that finished or is being drawn stays as it is."""
+    batcher = RenderBatcher(workers=1, window_s=0.0)
+    z = model.latents(1, 3)
+    first = batcher.generate(model, z, torch.arange(3), visitor="v")
+    again = batcher.generate(model, z, torch.arange(3), visitor="v")           # after a finished one
+    assert first is not None and again is not None and np.array_equal(first, again)
+    g, results = _Gate(), {}
+    busy = threading.Thread(target=lambda: results.__setitem__("busy", batcher.generate(g, torch.ones(2, 4), visitor="w")))
+    busy.start()
+    try:
+        assert g.entered.wait(30)                                              # "w"'s render is being drawn
+        nxt = threading.Thread(target=lambda: results.__setitem__("next", batcher.generate(g, torch.full((2, 4), 2.0),
+                                                                                            visitor="w")))
+        nxt.start()
+    finally:
+        g.gate.set()
+        busy.join(30)
+    nxt.join(30)
+    assert (results["busy"] == 1).all() and (results["next"] == 2).all()
