@@ -115,6 +115,14 @@ def test_eval_prints_an_aligned_table(trained, capsys):
     assert all("[" not in r for r in rows)                                  # lists printed as plain numbers
 
 
+def test_eval_json_reports_every_metric_of_the_samples_asked_for(trained, capsys):
+    assert run("eval", "--weights", str(trained / "g16.safetensors"), "--n", "200", "--json") == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["n"] == 200 and len(m["class_hist"]) == 10 and 0 <= m["modes"] <= 10
+    assert m["fid_ratio"] == pytest.approx(m["fid"] / m["floor_fid"])
+    assert {"classifier_score", "real_classifier_score", "kl_uniform", "crisp", "precision", "recall"} <= set(m)
+
+
 def test_shipped_cgan_digit_sampling(tmp_path):
     assert run("sample", "--weights", str(ROOT / "weights" / "cgan.safetensors"), "--n", "5", "--digit", "4",
                "--out", str(tmp_path / "four.npy")) == 0
