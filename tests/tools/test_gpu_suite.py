@@ -122,3 +122,18 @@ def test_every_presets_gpu_command_is_a_valid_run_of_its_gpu_recipe(preset, tmp_
             assert getattr(cfg, k) == (tuple(v) if isinstance(v, list) else v), (preset, k)
         cfg.device = "cpu"
         cfg.validate()
+
+
+def test_the_bundles_hold_the_weights_and_logs_only_each_under_the_size_limit(tmp_path, monkeypatch):
+    from gan.tools import gpu_suite
+    work, out = tmp_path / "work", tmp_path / "out"
+    for rel, size in (("weights/a.safetensors", 600), ("weights/sub/b.json", 300), ("logs/train.log", 500),
+                      ("scratch/big.bin", 900), ("report.md", 10)):
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_bytes(b"x" * size)
+    out.mkdir()
+    monkeypatch.setattr(gpu_suite, "TAR_LIMIT", 1000)
+    bundles = gpu_suite.pack(work, out)
+    names = [tarfile.open(out / b).getnames() for b in bundles]
+    assert bundles == ["bundle-1.tar", "bundle-2.tar"]
+    assert names == [["logs/train.log"], ["weights/a.safetensors", "weights/sub/b.json"]]   # sorted, split at 1,000 bytes
