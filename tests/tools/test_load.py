@@ -35,3 +35,24 @@ def test_memory_growth_is_the_trend_not_the_swing():
     assert memory_second_half(swings)["memory_mb_second_half_range"] == 60
     assert memory_second_half(leaks)["memory_mb_second_half_growth"] == 90
     assert memory_second_half([(60, 1)])["memory_mb_second_half_growth"] is None
+
+
+def test_every_profile_and_client_kind_is_taken_and_a_wrong_one_named(monkeypatch):
+    import pytest
+
+    from gan.tools import load
+
+    class Started(Exception):
+        pass
+
+    def start_server(env):
+        raise Started(env)
+    monkeypatch.setattr(load, "start_server", start_server)
+    for profile in ("mixed", "cgan50"):
+        for clients in ("page", "api", "both"):
+            with pytest.raises(Started):                   # past the checks: the server would start now
+                load.run_load(profile=profile, clients=clients)
+    with pytest.raises(ValueError, match="--profile must be mixed or cgan50, got 'cgan'"):
+        load.run_load(profile="cgan")
+    with pytest.raises(ValueError, match="--clients must be page, api or both, got 'browser'"):
+        load.run_load(clients="browser")
