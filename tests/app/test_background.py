@@ -48,8 +48,8 @@ def test_background_work_is_stopped_and_waited_for_at_exit():
 
 
 def test_a_training_run_is_background_work_that_the_exit_stops(fake_digits):
-    from gan.app.runs import Session, start_run
     from gan.app.limits import Limits
+    from gan.app.runs import Session, start_run
     from tests.helpers import tiny_config
     run, thread = start_run(Session(Limits(1, 60, 100, 20, 2)), tiny_config("vanilla", steps=None, seconds=60),
                             fake_digits, quality_every=0)
