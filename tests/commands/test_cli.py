@@ -54,6 +54,17 @@ def test_train_writes_everything(trained):
     assert meta["step"] == 30 and meta["model_args"]["ngf"] == 8 and meta["config"]["preset"] == "dcgan"
 
 
+def test_tensorboard_gets_every_statistic_and_the_samples_at_their_steps(trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(trained / "tb")).Reload()
+    for tag in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/images_per_sec"):
+        steps = [e.step for e in events.Scalars(tag)]                      # the early reports, then every 10
+        assert {10, 20, 30} <= set(steps) and steps == sorted(steps) and steps[-1] == 30, (tag, steps)
+    speeds = [(e.step, e.value) for e in events.Scalars("train/images_per_sec") if e.step >= 10]
+    assert all(v > 0 and v != step for step, v in speeds), speeds             # images a second, not the step
+    assert [e.step for e in events.Images("samples")][-1] == 30
+
+
 def test_resume_continues_from_the_checkpoint(trained, mnist_dir, tmp_path):
     assert run("train", "--preset", "dcgan", "--steps", "35", "--out", str(tmp_path), "--data", str(mnist_dir),
                "--resume", str(trained / "checkpoint.safetensors"), "--quiet") == 0
