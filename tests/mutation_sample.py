@@ -122,7 +122,7 @@ def run_one(name: str, stats: dict, limit_s: float, show: bool = False) -> dict:
         code, out = None, ""
     if show:
         print(out[-3000:], done.stderr[-2000:] if code is not None else "(timed out)")
-    failed = [ln.split()[1] for ln in out.splitlines() if ln.startswith(("FAILED tests/", "ERROR tests/"))]
+    failed = [ln.split(" ", 1)[1].split(" - ")[0] for ln in out.splitlines() if ln.startswith(("FAILED tests/", "ERROR tests/"))]
     summary = re.search(r"^=* ?(\d+ (failed|passed|error).*) in [\d.]+s", out, re.M)
     if code not in (0, 1, None) and summary:         # a crash after the tests ended: their verdict counts
         code = 1 if re.search(r"\d+ (failed|error)", summary.group(1)) else 0
