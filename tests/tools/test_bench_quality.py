@@ -36,4 +36,4 @@ def test_time_to_quality_stops_at_the_first_check_under_the_target_or_at_its_tim
     miss = bench_quality.time_to_quality(cfg, fid_ratio=20.0, max_seconds=0.3, eval_every=0.05, log=lambda s: None,
                                          data=fake_digits)
     assert miss["seconds_to_target"] is None and miss["curve"][-1][0] >= 0.3     # never under: ran its time
-    assert all(b[0] - a[0] >= 0.05 for a, b in zip(miss["curve"], miss["curve"][1:]))
+    assert all(b[0] - a[0] >= 0.05 - 0.01 for a, b in zip(miss["curve"], miss["curve"][1:]))   # times rounded to 0.01
