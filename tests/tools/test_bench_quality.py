@@ -37,3 +37,36 @@ def test_time_to_quality_stops_at_the_first_check_under_the_target_or_at_its_tim
                                          data=fake_digits)
     assert miss["seconds_to_target"] is None and miss["curve"][-1][0] >= 0.3     # never under: ran its time
     assert all(b[0] - a[0] >= 0.05 - 0.01 for a, b in zip(miss["curve"], miss["curve"][1:]))   # times rounded to 0.01
+
+
+def test_every_quality_bench_command_runs_its_measurement_with_the_options_given(monkeypatch, capsys):
+    """`python -m gan bench ttq|visitor|ui|stream|slider|latency`: each reaches its measurement with its
+    defaults or the options given (the measurements themselves are stand-ins here)."""
+    import json
+
+    from gan.commands import main
+    from gan.tools import bench_quality as bq
+    calls = []
+
+    def record(name, rows=False):
+        return lambda *a, **kw: calls.append((name, a, kw)) or ([{"what": name}] if rows else {"what": name})
+    for attr, name in (("time_to_quality", "ttq"), ("visitor_run", "visitor"), ("_ui_overhead", "ui"),
+                       ("_stream_rate", "stream"), ("_slider", "slider")):
+        monkeypatch.setattr(bq, attr, record(name))
+    monkeypatch.setattr(bq, "latency", record("latency", rows=True))
+
+    def ran(*argv):
+        calls.clear()
+        assert main(["bench", *argv, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)[0]["what"] == calls[0][0]
+        return calls[0]
+    _, (cfg, ratio, max_s, every, n_eval), _ = ran("ttq")
+    assert (cfg.preset, ratio, max_s, every, n_eval) == ("dcgan", 20.0, 60.0, 2.0, 2000)
+    _, (cfg, ratio, _, _, n_eval), _ = ran("ttq", "--preset", "cgan", "--fid-ratio", "9", "--n-eval", "300", "--lr-g", "1e-3")
+    assert (cfg.preset, cfg.lr_g, ratio, n_eval) == ("cgan", 1e-3, 9.0, 300) and isinstance(n_eval, int)
+    assert ran("visitor") == ("visitor", ("cgan", 60.0), {})
+    assert ran("visitor", "--seconds", "5", "--ema", "0.99", "--batch", "32") == \
+        ("visitor", ("cgan", 5.0), {"ema": 0.99, "batch_size": 32})
+    assert ran("ui") == ("ui", ("cgan", 600, 2), {}) and ran("stream", "--seconds", "3") == ("stream", ("cgan", 3.0, 2), {})
+    assert ran("slider", "--repeats", "4") == ("slider", (4,), {})
+    assert ran("latency", "--weights", "a.safetensors", "b.safetensors")[1] == ("a.safetensors", "cpu", 30)
