@@ -1,5 +1,7 @@
 """Tests of gan/tools/crowd.py's render clients: the page's queue-free request and gradio_client's
 queued one reach the same render (``python -m gan load --clients page|api|both``)."""
+import threading
+
 import pytest
 
 from gan.app.requests import RenderRequest, api_call
@@ -19,7 +21,7 @@ def test_both_render_clients_get_the_grid_and_hear_a_refusal_by_name(server, via
         client.close()
 
 
-class _Now(__import__("threading").Event):
+class _Now(threading.Event):
     """A stop event whose waits between a visitor's moves return at once."""
 
     def wait(self, timeout=None):
