@@ -23,6 +23,13 @@ class TrainConfig:
     instance_noise: float = 0.0        # std of Gaussian noise on every image D sees (Sonderby et al. 2016)
     d_steps: int = 1                   # discriminator steps per generator step (n_critic)
     d_pretrain_steps: int = 0          # discriminator-only steps before alternating
+    g_steps: int = 1                   # generator steps per discriminator step (DCGAN-tensorflow runs two)
+    step_order: str = "d-first"        # d-first: D's step, then G's | g-first: G's step, then D's on the same fakes (PyTorch-GAN)
+    d_fakes: str = "train"             # what D's fakes are: "train" (G in training mode; G's step reuses them) or
+                                       # "eval" (Keras' generator.predict: dropout off, BatchNorm's running statistics;
+                                       # G's step draws its own)
+    adversarial_d: str = "frozen"      # "trained": G's step also steps D, towards calling the fakes real (a Keras
+                                       # adversarial model built without freezing D)
     gp_weight: float = 10.0            # gradient penalty weight (wgan-gp loss)
     optimizer: str = "adam"            # adam | rmsprop
     lr_g: float = 2e-4                 # generator learning rate
@@ -58,6 +65,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training option(s): {sorted(unknown)}")
         recipe.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(overrides.get("model"), dict):          # the recipe's architecture, with these fields changed
+            recipe["model"] = dict(get_preset(preset).recipe.get("model", {})) | overrides["model"]
         cfg = cls(preset=preset, **recipe)
         cfg.validate()
         return cfg

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 
 
-def make_optimizer(cfg, net: nn.Module, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
-    """The run's optimizer for one network: fused Adam with the run's betas (one kernel a step, on
+def make_optimizer(cfg, params, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
+    """The run's optimizer for ``params`` (one network's, as a list or ``net.parameters()``): fused Adam with the run's betas (one kernel a step, on
     CPUs too), or Keras-style RMSprop. ``capturable``: safe inside a CUDA graph (its step count and
     learning rate live on the device)."""
     extra = {"capturable": True} if capturable else {}
     if cfg.optimizer == "adam":
-        return torch.optim.Adam(net.parameters(), lr=lr, betas=tuple(cfg.betas), fused=True, **extra)
-    return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), fused=True, **extra)
+    return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7, **extra)  # Keras defaults
 
 
 def grad_norm(params) -> torch.Tensor:

@@ -16,6 +16,9 @@ from gan.engine.losses import LOSSES
 
 LR_RANGE = (1e-7, 1.0)                 # learning rates, wherever they are set
 OPTIMIZERS = ("adam", "rmsprop")
+STEP_ORDERS = ("d-first", "g-first")
+D_FAKES = ("train", "eval")
+ADVERSARIAL_D = ("frozen", "trained")
 
 
 def _number(name: str, value) -> float:
@@ -140,6 +143,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("ema", "float", (0.0, 0.99999), "EMA of G", (0.0, 0.9999, 0.0001), "EMA decay of G's weights (0 = off)"),
     Option("digits", "digits", (), "Train on digits", (), "only these digits (none = all ten); CLI: e.g. 0 or 3,5,8"),
     Option("d_pretrain_steps", "int", (0, 100_000), "D pre-training steps", None),
+    Option("g_steps", "int", (1, 100), "G steps per D step", None, "generator steps per discriminator step"),
+    Option("step_order", "choice", STEP_ORDERS, "Step order", None,
+           "d-first: D's step, then G's; g-first: G's step, then D's on the same fakes (PyTorch-GAN)"),
+    Option("d_fakes", "choice", D_FAKES, "D's fakes", None,
+           "train: drawn by G in training mode and reused by G's step; eval: drawn as Keras' generator.predict does "
+           "(dropout off, BatchNorm's running statistics), G's step draws its own"),
+    Option("adversarial_d", "choice", ADVERSARIAL_D, "D in G's step", None,
+           "trained: G's step also steps D towards calling the fakes real (Keras' adversarial model without D frozen)"),
     Option("gp_weight", "float", (0.0, 1000.0), "Gradient penalty weight", None),
     Option("clip_grad", "float", (0.0, 1e6), "Gradient clipping", None, "clip gradients by value (0 = off)"),
 )

@@ -33,6 +33,7 @@ log = logging.getLogger("gan.engine")
 # runs in threads (the app's training slots) build their networks one at a time: a seed gives the same
 # weights however many start at once (dropout still draws from the global RNG while stepping)
 INIT_LOCK = threading.Lock()
+PLAIN_STEP = {"g_steps": 1, "step_order": "d-first", "d_fakes": "train", "adversarial_d": "frozen"}
 STAT_NAMES = ("d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 
 
@@ -41,6 +42,8 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, data: Digits, world: World = SINGLE):
         cfg.validate()
+        if world.active and cfg.adversarial_d == "trained":
+            raise ValueError("adversarial_d 'trained' runs in one process only (D's second update is not reduced across ranks)")
         self.cfg = cfg
         self.world = world                        # one of several processes? (gan/engine/distributed.py)
         self.global_batch = cfg.batch_size * world.size
@@ -73,9 +76,12 @@ class Trainer:
         self.D: nn.Module = D.to(self.device, memory_format=fmt)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False) if cfg.ema > 0 else None
         # the fused step keeps gradients allocated (a captured graph writes into them): never set to None
-        self.use_graph = (cfg.cuda_graph if cfg.cuda_graph is not None else cuda) and not world.active
-        self.opt_g = self._optimizer(self.G, cfg.lr_g)
-        self.opt_d = self._optimizer(self.D, cfg.lr_d)
+        wants_graph = cfg.cuda_graph if cfg.cuda_graph is not None else cuda
+        self.use_graph = wants_graph and not world.active and self.plain_step
+        # a Keras adversarial model without D frozen: one optimizer over G's and D's weights, stepped by G's loss
+        self.g_params = list(self.G.parameters()) + (list(self.D.parameters()) if cfg.adversarial_d == "trained" else [])
+        self.opt_g = self._optimizer(self.g_params, cfg.lr_g)
+        self.opt_d = self._optimizer(list(self.D.parameters()), cfg.lr_d)
         self.gen = torch.Generator(self.device).manual_seed(cfg.seed)
         self.step = 0                             # generator steps
         self.d_step_count = 0                     # discriminator steps (pre-training included)
@@ -101,13 +107,22 @@ class Trainer:
         self.fused = None                         # the whole step captured in a CUDA graph (gan/engine/fused_step.py)
         if self.use_graph:
             self.fused = FusedStep(self)
-        if world.active and (cfg.cuda_graph or (cfg.cuda_graph is None and cuda)):
+        if world.active and wants_graph:
             self.step_note = f"the CUDA-graph step is not used under DistributedDataParallel; running the {self.step_mode} step"
+        elif wants_graph and not self.plain_step:
+            self.step_note = (f"the CUDA-graph step runs D's step, then one G step on its fakes; this recipe's "
+                              f"{', '.join(f'{k} {getattr(cfg, k)}' for k in PLAIN_STEP if getattr(cfg, k) != PLAIN_STEP[k])} "
+                              f"runs the {self.step_mode} step")
 
     # ----------------------------------------------------------------- pieces
-    def _optimizer(self, net: nn.Module, lr: float) -> torch.optim.Optimizer:
+    @property
+    def plain_step(self) -> bool:
+        """D's step, then one G step on its fakes: the step the CUDA graph captures."""
+        return all(getattr(self.cfg, k) == v for k, v in PLAIN_STEP.items())
+
+    def _optimizer(self, params: list, lr: float) -> torch.optim.Optimizer:
         cuda = self.device.type == "cuda"
-        return make_optimizer(self.cfg, net, lr, capturable=cuda and self.use_graph)
+        return make_optimizer(self.cfg, params, lr, capturable=cuda and self.use_graph)
 
     def set_lr(self, lr_g: float | None = None, lr_d: float | None = None) -> None:
         for opt, name, lr in ((self.opt_g, "lr_g", lr_g), (self.opt_d, "lr_d", lr_d)):
@@ -170,14 +185,20 @@ class Trainer:
         std = self.cfg.instance_noise
         return x if std <= 0 else x + std * torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype)
 
-    def d_update(self, real: torch.Tensor, y, z: torch.Tensor, keep_fake: bool, gen: torch.Generator | None):
-        """D's update on one batch: G draws fakes from ``z`` (keeping its graph with ``keep_fake``),
+    def d_update(self, real: torch.Tensor, y, z: torch.Tensor | None, keep_fake: bool, gen: torch.Generator | None,
+                 fake: torch.Tensor | None = None):
+        """D's update on one batch: G draws fakes from ``z`` (keeping its graph with ``keep_fake``; in
+        eval mode, without it, when the run's ``d_fakes`` is "eval") unless ``fake`` is given,
         D's loss on real and fake, backward into D only, clip, step; statistics stay on the device.
         ``gen`` draws the penalty's and the instance noise's randomness (None: the default
         generator, which a captured graph can replay). Returns (fake, y)."""
         cfg = self.cfg
-        with torch.set_grad_enabled(keep_fake), self._autocast():
-            fake = self.G_fwd(z, y)                                     # (B, 1, 28, 28)
+        if fake is None:
+            predict = cfg.d_fakes == "eval"                             # Keras' generator.predict
+            with torch.set_grad_enabled(keep_fake and not predict), self._autocast():
+                self.G.train(not predict)
+                fake = self.G_fwd(z, y)                                 # (B, 1, 28, 28)
+                self.G.train()
         with self._autocast():
             out_real = self.D_fwd(self.noisy(real, gen), y)             # (B,) logits
             out_fake = self.D_fwd(self.noisy(fake.detach(), gen), y)
@@ -206,10 +227,10 @@ class Trainer:
         with self._autocast():
             loss = self.loss.g_loss(self.D_for_g(self.noisy(fake, gen), y))
         self.opt_g.zero_grad(set_to_none=not self.use_graph)
-        g_params = list(self.G.parameters())
-        loss.backward(inputs=g_params)
-        self._clip(self.G)
-        gn = grad_norm(g_params)
+        loss.backward(inputs=self.g_params)                         # G's weights (and D's with adversarial_d trained)
+        if self.cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_value_(self.g_params, self.cfg.clip_grad)
+        gn = grad_norm(self.G.parameters())
         self.opt_g.step()
         if self.G_ema is not None:
             self.update_ema(ema_decay)
@@ -236,6 +257,20 @@ class Trainer:
         self.d_step_count += 1
         return fake_y if keep_fake else None
 
+    def g_first_step(self) -> None:
+        """PyTorch-GAN's order: G's step on fresh fakes (the real batch's labels), then D's step on
+        the same fakes, detached, made before G's update (with ``d_fakes`` "eval": fresh ones)."""
+        real, y = self.next_batch()
+        y = y if self.conditional else None
+        with self._autocast():
+            fake = self.G_fwd(self.batch_z(), y)
+        self.g_step(fake, y)
+        if self.cfg.d_fakes == "eval":        # fresh fakes of the updated G, drawn as Keras' predict draws them
+            self.d_update(real, y, self.batch_z(), False, self.gen)
+        else:
+            self.d_update(real, y, None, False, self.gen, fake=fake.detach())
+        self.d_step_count += 1
+
     def g_step(self, fake: torch.Tensor | None = None, y: torch.Tensor | None = None) -> None:
         """One generator step, on fresh samples or on ``fake`` (with its graph) from the D step."""
         if fake is None:
@@ -248,7 +283,8 @@ class Trainer:
         self.step += 1
 
     def train_step(self) -> None:
-        """One generator step preceded by ``d_steps`` discriminator steps (or a pre-training D step)."""
+        """``d_steps`` discriminator steps and ``g_steps`` generator steps, in the run's ``step_order``
+        (or one pre-training D step)."""
         if self.d_step_count < self.cfg.d_pretrain_steps:
             self.d_step()
             return
@@ -263,9 +299,18 @@ class Trainer:
                 self.step_note = (f"the CUDA-graph step failed ({type(e).__name__}: {str(e)[:200]}); "
                                   f"running the {self.step_mode} step")
                 log.warning(self.step_note)
-        for _ in range(self.cfg.d_steps - 1):
+        cfg = self.cfg
+        for _ in range(cfg.d_steps - 1):
             self.d_step()
-        self.g_step(*self.d_step(keep_fake=True))
+        if cfg.step_order == "g-first":
+            self.g_first_step()
+        elif cfg.d_fakes == "eval":           # D's fakes carry no graph for G: G's step draws its own
+            self.d_step()
+            self.g_step()
+        else:
+            self.g_step(*self.d_step(keep_fake=True))
+        for _ in range(cfg.g_steps - 1):
+            self.g_step()
 
     def read_stats(self) -> dict[str, float | None] | None:
         """Average the accumulated statistics (one device->host copy) and reset them.

@@ -56,6 +56,8 @@ class Target:
                 continue
             if isinstance(v, bool):
                 flags.append(f"--{'' if v else 'no-'}{k.replace('_', '-')}")
+            elif isinstance(v, dict):
+                flags.append(f"--{k} '{json.dumps(v)}'")
             else:
                 text = ",".join(str(x) for x in v) if isinstance(v, (tuple, list)) else str(v)
                 flags.append(f"--{k.replace('_', '-')} {text}")

@@ -94,7 +94,7 @@ def bench_baseline(preset: str, device: str = "auto", batch: int | None = None, 
                         transform=transforms.Compose([transforms.ToTensor(), norm]))
     loader = torch.utils.data.DataLoader(ds, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
                                          num_workers=workers, persistent_workers=workers > 0)
-    opt_g, opt_d = make_optimizer(cfg, G, cfg.lr_g), make_optimizer(cfg, D, cfg.lr_d)   # the preset's optimizer
+    opt_g, opt_d = make_optimizer(cfg, G.parameters(), cfg.lr_g), make_optimizer(cfg, D.parameters(), cfg.lr_d)   # the preset's optimizer
     images, t0, log = 0, None, []
     while True:
         for x, y in loader:

@@ -130,7 +130,7 @@ def test_rmsprop_keeps_the_keras_defaults_and_a_missing_gpu_is_named():
     from gan.engine.device import resolve_device
     from gan.engine.optim import make_optimizer
     net = torch.nn.Linear(2, 2)
-    opt = make_optimizer(TrainConfig.for_preset("keras-dcgan", steps=1, optimizer="rmsprop"), net, 1e-3)
+    opt = make_optimizer(TrainConfig.for_preset("keras-dcgan", steps=1, optimizer="rmsprop"), net.parameters(), 1e-3)
     assert isinstance(opt, torch.optim.RMSprop) and (opt.defaults["alpha"], opt.defaults["eps"]) == (0.9, 1e-7)
     assert resolve_device("cpu").type == "cpu"
     if not torch.cuda.is_available():

@@ -68,7 +68,9 @@ FAITHFUL = {
     "wgan-gp": dict(recipe=dict(loss="wgan-gp", optimizer="adam", lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9), batch_size=64,
                                 d_steps=5, gp_weight=10.0, ema=0.999), z=(100, "normal", "tanh")),  # Algorithm 1
     "keras-dcgan": dict(recipe=dict(loss="non-saturating", optimizer="rmsprop", lr_d=2e-4, lr_g=1e-4, batch_size=256,
-                                    clip_grad=1.0), z=(100, "normal", "sigmoid")),    # seed 002 (z: a named deviation)
+                                    clip_grad=1.0, d_fakes="eval", adversarial_d="trained",
+                                    model={"z_dist": "uniform", "init": "glorot", "bn_eps": 1e-3}),
+                        z=(100, "uniform", "sigmoid")),    # seed 002's code
     "cs231n": dict(recipe=dict(loss="non-saturating", optimizer="adam", lr_d=3e-4, lr_g=1e-4, betas=(0.9, 0.999),
                                batch_size=50, d_pretrain_steps=300), z=(100, "normal", "sigmoid")),  # seed 003
     "one-digit": dict(recipe=dict(loss="non-saturating", optimizer="adam", lr_g=1e-3, lr_d=1e-3, betas=(0.9, 0.999),
@@ -80,9 +82,9 @@ FAITHFUL = {
 def test_every_presets_faithful_hyper_parameters_are_pinned(name):
     preset, want = get_preset(name), FAITHFUL[name]
     assert preset.recipe == want["recipe"]
-    m = preset.model_config()
-    assert (m.z_dim, m.z_dist, m.output) == want["z"]
     cfg = TrainConfig.for_preset(name, steps=1)                         # the recipe reaches the run unchanged
+    m = cfg.model_config()
+    assert (m.z_dim, m.z_dist, m.output) == want["z"]
     def plain(v):
         return tuple(v) if isinstance(v, (list, tuple)) else v
     for key, value in want["recipe"].items():
@@ -151,3 +153,40 @@ def test_cs231n_samples_with_the_same_function_it_trains():
     for m in G.modules():
         m.training = m is G
     torch.testing.assert_close(G(z), fast, rtol=1e-5, atol=1e-5)
+
+
+def test_keras_dcgans_faithful_model_is_built_as_keras_builds_it():
+    G, D = TrainConfig.for_preset("keras-dcgan", steps=1).model_config().build()
+    layers = [m for net in (G, D) for m in net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d,
+                                                                             torch.nn.ConvTranspose2d))]
+    assert all(torch.count_nonzero(m.bias) == 0 for m in layers)                # zero biases
+    for m in layers:                                                           # glorot-uniform bounds
+        fan_in, fan_out = torch.nn.init._calculate_fan_in_and_fan_out(m.weight)
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        assert m.weight.abs().max() <= bound and m.weight.abs().max() > 0.9 * bound
+    bns = [m for m in G.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+    assert len(bns) == 4 and all(b.eps == 1e-3 for b in bns)
+    torch_default = get_preset("keras-dcgan").model_config().build()[0]           # a file saved before the re-read
+    assert all(b.eps == 1e-5 for b in torch_default.modules() if isinstance(b, torch.nn.BatchNorm1d))
+
+
+def test_keras_dcgans_code_discriminator_is_the_seeds_smaller_one():
+    D = get_preset("keras-dcgan").model_config(d_widths=[1, 1, 1, 1], d_strides=[2, 2, 2, 2], d_dropout=0.5).build()[1]
+    convs = [m for m in D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [64] * 4 and [c.stride[0] for c in convs] == [2] * 4
+    assert all(m.p == 0.5 for m in D.modules() if isinstance(m, torch.nn.Dropout))
+    assert D(torch.zeros(3, 1, 28, 28)).shape == (3,)                          # 28 -> 14 -> 7 -> 4 -> 2: 64 * 2 * 2 in
+    assert D.net[-1].in_features == 64 * 2 * 2
+
+
+@pytest.mark.parametrize("bad", [dict(init="he"), dict(bn_eps=0.0), dict(d_widths=[1, 2], d_strides=[2]),
+                                 dict(d_strides=[2, 2, 3, 1])])
+def test_keras_dcgans_model_fields_refuse_what_cannot_be_built(bad):
+    with pytest.raises(ValueError):
+        get_preset("keras-dcgan").model_config(**bad)
+
+
+def test_a_model_override_changes_only_its_fields_of_the_recipes_model():
+    cfg = TrainConfig.for_preset("keras-dcgan", steps=1, model={"depth": 8})
+    assert cfg.model == {"z_dist": "uniform", "init": "glorot", "bn_eps": 1e-3, "depth": 8}
+    assert TrainConfig.for_preset("keras-dcgan", steps=1, model={"z_dist": "normal"}).model["z_dist"] == "normal"
