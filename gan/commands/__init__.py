@@ -15,7 +15,7 @@ from gan.engine.data import MNISTNotFound
 
 COMMANDS = ("commands.list_presets", "commands.train", "commands.sample", "commands.evaluate", "commands.classifier",
             "tools.bench", "tools.load", "commands.fit_d", "tools.gpu_suite", "commands.adopt", "commands.gallery",
-            "commands.campaign", "commands.invert")                      # modules of gan/ with add_parser(sub)
+            "commands.campaign", "commands.invert", "commands.trial")                   # modules of gan/ with add_parser(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

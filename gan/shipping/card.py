@@ -34,11 +34,16 @@ def write_metrics(weights_dir: Path, name: str, entry: dict) -> None:
 
 def with_table(card: str, data: dict) -> str:
     """The card with its metrics table (between the markers) regenerated from ``data``."""
-    if CARD_START not in card or CARD_END not in card:
-        raise ValueError(f"the model card has no {CARD_START} ... {CARD_END} markers for the table")
-    head, rest = card.split(CARD_START, 1)
-    _, tail = rest.split(CARD_END, 1)
-    return head + CARD_START + "\n" + metrics_table(data) + CARD_END + tail
+    return between_markers(card, CARD_START, CARD_END, metrics_table(data))
+
+
+def between_markers(text: str, start: str, end: str, body: str) -> str:
+    """``text`` with what lies between its ``start`` and ``end`` markers replaced by ``body``."""
+    if start not in text or end not in text:
+        raise ValueError(f"the model card has no {start} ... {end} markers for the table")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return head + start + "\n" + body + end + tail
 
 
 def metrics_table(data: dict) -> str:

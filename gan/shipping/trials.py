@@ -1,0 +1,109 @@
+"""Recipe trials: a preset's faithful recipe and named changes of it, each trained from scratch for a
+reduced length on this CPU and scored on a schedule, so the fastest recipe to a goal is found in
+CPU-hours before the campaign spends its days on one.
+
+A trial appends one JSON line per check to a log (``weights/trials.jsonl``): its name, preset, the
+changes from the faithful recipe, the generator step, the CPU hours of training so far (scoring not
+counted), FID / floor, modes, the class histogram and the classifier score. An interrupted trial
+keeps its checks. ``trials_table`` turns the log into the card's table; ``draw_trials`` into one
+FID-vs-CPU-hours chart per preset.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+from gan.engine.config import TrainConfig
+from gan.engine.loop import train
+from gan.engine.trainer import Trainer
+from gan.evaluation.evaluate import QualityHook, evaluate
+from gan.models.registry import get_preset, goal_shortfalls
+from gan.shipping.campaign_chart import draw_curves
+
+TRIALS_START, TRIALS_END = "<!-- trials-table:start -->", "<!-- trials-table:end -->"
+
+
+def trial_config(preset: str, changes: dict, steps: int, seed: int = 0) -> TrainConfig:
+    """The faithful recipe of ``preset`` with ``changes``, at the shipped width, fp32 on this CPU."""
+    return TrainConfig.for_preset(preset, **(changes | {"steps": steps, "seed": seed, "device": "cpu", "amp": False,
+                                                        "compile": False, "log_every": 100, "sample_every": 10**9}))
+
+
+def run_trial(name: str, preset: str, changes: dict, steps: int, check_every: int, data, log_path: Path,
+              samples: int = 5000, seed: int = 0, score: Callable | None = None, say: Callable[[str], None] = print,
+              abort: Callable[[], bool] | None = None) -> list[dict]:
+    """Train one trial from scratch, scoring every ``check_every`` steps and at the end; returns its rows."""
+    trainer = Trainer(trial_config(preset, changes, steps, seed), data)
+    score = score or (lambda model: evaluate(model, n=samples, pr=False))
+    scoring, start, rows = [0.0], time.process_time(), []
+
+    def timed(model):
+        t0 = time.process_time()
+        try:
+            return score(model)
+        finally:
+            scoring[0] += time.process_time() - t0
+
+    def heard(m: dict) -> None:
+        row = {"trial": name, "preset": preset, "changes": changes, "seed": seed, "samples": samples,
+               "step": m["step"], "cpu_hours": round((time.process_time() - start - scoring[0]) / 3600, 4),
+               "fid_ratio": round(m["fid_ratio"], 2), "modes": m["modes"],
+               "class_hist": [round(float(x), 4) for x in m["class_hist"]]}
+        row |= {k: round(m[k], 3) for k in ("classifier_score", "digit_share") if k in m}
+        rows.append(row)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        say(f"{name} ({preset}) step {row['step']}: FID {row['fid_ratio']:.1f}x floor, {row['modes']} modes, "
+            f"{row['cpu_hours']:.3f} CPU h")
+
+    hook = QualityHook(trainer, every_steps=check_every, score=timed, on_check=heard)
+    result = train(trainer=trainer, progress=hook, abort=abort)
+    if result.status == "finished":
+        hook.final()
+    return rows
+
+
+def read_trials(log_path: Path) -> dict[tuple[str, str], list[dict]]:
+    """The log's checks, grouped by (preset, trial) in the order the trials first appear."""
+    out: dict[tuple[str, str], list[dict]] = {}
+    if log_path.is_file():
+        for line in log_path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out.setdefault((row["preset"], row["trial"]), []).append(row)
+    return out
+
+
+def _changes_text(changes: dict) -> str:
+    return ", ".join(f"{k} {json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in changes.items()) or "none (faithful)"
+
+
+def trials_table(trials: dict[tuple[str, str], list[dict]]) -> str:
+    """Markdown: one line per trial with its curve (FID / floor at each check), best, modes and verdict."""
+    lines = ["| preset | trial | changes from the faithful recipe | steps | CPU h | FID / floor at each check (step: value) "
+             "| best | modes (last) | rarest digit (last) | goal |", "|---" * 10 + "|"]
+    for (preset, name), rows in trials.items():
+        last, best = rows[-1], min(rows, key=lambda r: r["fid_ratio"])
+        curve = ", ".join(f"{r['step'] // 1000 if r['step'] >= 1000 else r['step']}{'k' if r['step'] >= 1000 else ''}: "
+                          f"{r['fid_ratio']:.0f}" for r in rows)
+        rare = min(range(10), key=lambda d: last["class_hist"][d])
+        short = goal_shortfalls(get_preset(preset).goal, last)
+        lines.append(f"| `{preset}` | {name} | {_changes_text(last['changes'])} | {last['step']} | {last['cpu_hours']:.2f} "
+                     f"| {curve} | **{best['fid_ratio']:.1f}x** (step {best['step']}) | {last['modes']} "
+                     f"| {rare}: {last['class_hist'][rare]:.1%} | {'met' if not short else 'short'} |")
+    return "\n".join(lines) + "\n"
+
+
+def draw_trials(trials: dict[tuple[str, str], list[dict]], folder: Path) -> list[Path]:
+    """One chart per preset: every trial's FID / floor against CPU hours, the preset's goal dotted."""
+    pngs = []
+    for preset in dict.fromkeys(p for p, _ in trials):
+        state = {name: {"history": rows} for (p, name), rows in trials.items() if p == preset}
+        goal = get_preset(preset).goal.get("fid_ratio")
+        png = folder / f"{preset}.png"
+        draw_curves(state, {name: goal if i == 0 else None for i, name in enumerate(state)}, png)   # the goal once
+        pngs.append(png)
+    return pngs
