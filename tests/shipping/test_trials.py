@@ -1,0 +1,144 @@
+"""Recipe trials (gan/shipping/trials.py, gan/commands/trial.py) on tiny presets and fake data: the
+schedule of checks, CPU hours without the scoring, the log, the card's table and charts, the CLI."""
+import json
+import time
+
+import pytest
+from PIL import Image
+
+from gan.shipping.trials import TRIALS_END, TRIALS_START, draw_trials, read_trials, run_trial, trials_table
+from tests.helpers import TINY
+
+
+def stand_in(*ratios, burn: float = 0.0, modes: int = 10):
+    """A scorer returning these FID / floor values in turn, each after ``burn`` seconds of CPU work."""
+    seq = iter(ratios)
+
+    def score(model):
+        t0 = time.process_time()
+        while time.process_time() - t0 < burn:
+            pass
+        hist = [0.1] * 10 if modes == 10 else [1.0] + [0.0] * 9
+        return {"fid_ratio": next(seq), "modes": modes, "class_hist": hist, "classifier_score": 9.5}
+    return score
+
+
+def tiny(preset="vanilla", **kw):
+    return {"model": dict(TINY[preset]), "batch_size": 16} | kw
+
+
+def test_a_trial_checks_on_its_schedule_and_at_its_end_and_logs_every_check(tmp_path, fake_digits):
+    log = tmp_path / "trials.jsonl"
+    said = []
+    rows = run_trial("ema", "vanilla", tiny(ema=0.9), steps=7, check_every=3, data=fake_digits, log_path=log,
+                     score=stand_in(50.0, 40.0, 30.0), say=said.append)
+    assert [r["step"] for r in rows] == [3, 6, 7] and [r["fid_ratio"] for r in rows] == [50.0, 40.0, 30.0]
+    assert [json.loads(line) for line in log.read_text().splitlines()] == rows
+    assert rows[0]["changes"] == tiny(ema=0.9) and rows[0]["preset"] == "vanilla" and rows[0]["trial"] == "ema"
+    assert len(said) == 3 and "step 7: FID 30.0x floor" in said[-1]
+
+
+def test_a_trials_cpu_hours_leave_out_the_time_its_checks_take(tmp_path, fake_digits):
+    rows = run_trial("t", "vanilla", tiny(), steps=4, check_every=2, data=fake_digits, log_path=tmp_path / "l.jsonl",
+                     score=stand_in(9.0, 8.0, burn=0.5))
+    assert [r["step"] for r in rows] == [2, 4]
+    assert rows[1]["cpu_hours"] * 3600 < 0.5                      # 1 s of scoring burned, not counted
+    assert rows[1]["cpu_hours"] >= rows[0]["cpu_hours"] > 0
+
+
+def test_an_aborted_trial_keeps_its_checks_and_skips_the_final_one(tmp_path, fake_digits):
+    log = tmp_path / "l.jsonl"
+    rows = run_trial("t", "vanilla", tiny(), steps=50, check_every=2, data=fake_digits, log_path=log,
+                     score=stand_in(9.0, 8.0, 7.0), abort=lambda: len(log.read_text().splitlines()) >= 2
+                     if log.exists() else False)
+    assert [r["step"] for r in rows] == [2, 4]                       # no check where the abort stopped it
+    assert len(log.read_text().splitlines()) == len(rows)
+
+
+def test_a_trial_trains_the_faithful_recipe_with_its_changes(tmp_path, fake_digits, monkeypatch):
+    from gan.shipping import trials
+    seen = []
+
+    class Seen(Exception):
+        pass
+
+    def trainer(cfg, data):
+        seen.append(cfg)
+        raise Seen
+    monkeypatch.setattr(trials, "Trainer", trainer)
+    with pytest.raises(Seen):
+        run_trial("g2", "dcgan", tiny("dcgan", g_steps=2), 10, 5, fake_digits, tmp_path / "l.jsonl")
+    cfg = seen[0]
+    assert cfg.g_steps == 2 and cfg.lr_g == 2e-4 and cfg.ema == 0.999 and cfg.model["ngf"] == TINY["dcgan"]["ngf"]
+    assert (cfg.device, cfg.amp, cfg.compile, cfg.steps) == ("cpu", False, False, 10)
+
+
+def _rows(preset, name, ratios, modes=10, changes=None):
+    hist = [0.1] * 10 if modes == 10 else [0.5, 0.5] + [0.0] * 8
+    return [{"trial": name, "preset": preset, "changes": changes or {}, "step": 1000 * (i + 1), "cpu_hours": 0.1 * (i + 1),
+             "fid_ratio": r, "modes": modes, "class_hist": hist} for i, r in enumerate(ratios)]
+
+
+def test_the_table_has_a_line_per_trial_with_its_curve_best_rarest_digit_and_goal(tmp_path):
+    log = tmp_path / "l.jsonl"
+    rows = _rows("vanilla", "faithful", [40.0, 12.0, 15.0]) + _rows("vanilla", "ema", [20.0, 6.5], changes={"ema": 0.999}) \
+        + _rows("cs231n", "lsgan", [300.0], modes=2, changes={"loss": "lsgan", "model": {"x": [1]}})
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    trials = read_trials(log)
+    assert list(trials) == [("vanilla", "faithful"), ("vanilla", "ema"), ("cs231n", "lsgan")]
+    lines = trials_table(trials).splitlines()
+    assert len(lines) == 5
+    assert "| `vanilla` | faithful | none (faithful) | 3000 | 0.30 | 1k: 40, 2k: 12, 3k: 15 | **12.0x** (step 2000) | 10 |" \
+        in lines[2] and lines[2].endswith("| short |")                   # 15x at the end: short of 7x
+    assert "ema 0.999" in lines[3] and "**6.5x** (step 2000)" in lines[3] and lines[3].endswith("| met |")
+    assert 'loss lsgan, model {"x": [1]}' in lines[4] and "| 2 | 2: 0.0% | short |" in lines[4]
+
+
+def test_the_charts_are_one_per_preset(tmp_path):
+    trials = {("vanilla", "a"): _rows("vanilla", "a", [40.0, 12.0]), ("vanilla", "b"): _rows("vanilla", "b", [30.0, 9.0]),
+              ("dcgan", "a"): _rows("dcgan", "a", [80.0, 60.0])}
+    pngs = draw_trials(trials, tmp_path / "trials")
+    assert [p.name for p in pngs] == ["vanilla.png", "dcgan.png"]
+    images = [Image.open(p).convert("RGB") for p in pngs]
+    assert images[0].tobytes() != images[1].tobytes()
+
+
+def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_markers(tmp_path, fake_digits, monkeypatch):
+    from gan.commands import main
+    from gan.commands import trial as command
+    from gan.shipping import trials
+    monkeypatch.setattr(command, "load_mnist", lambda split, where: fake_digits)
+    monkeypatch.setattr(trials, "evaluate", lambda model, n, pr: stand_in(25.0, 20.0)(model))
+    log, card = tmp_path / "w" / "trials.jsonl", tmp_path / "w" / "README.md"
+    argv = ["trial", "--preset", "vanilla", "--name", "g-first", "--steps", "4", "--check-every", "2", "--log", str(log),
+            "--step-order", "g-first", "--batch-size", "16", "--model", json.dumps(TINY["vanilla"]), "--threads", "1"]
+    assert main(argv) == 0
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 4]
+    assert rows[0]["changes"] == {"step_order": "g-first", "batch_size": 16, "model": TINY["vanilla"]}
+    card.write_text(f"# card\n{TRIALS_START}\nOLD TABLE\n{TRIALS_END}\nafter\n")
+    assert main(["trial", "--table", "--log", str(log), "--card", str(card)]) == 0
+    text = card.read_text()
+    assert "OLD TABLE" not in text and "| `vanilla` | g-first | batch_size 16, step_order g-first, model {" in text
+    assert text.startswith("# card\n") and text.endswith(f"{TRIALS_END}\nafter\n")
+    assert (tmp_path / "w" / "trials" / "vanilla.png").is_file()
+
+
+@pytest.mark.parametrize("argv, words", [(["trial", "--name", "x"], "needs --preset and --name"),
+                                         (["trial", "--preset", "vanilla", "--name", "x", "--steps", "0"], "--steps"),
+                                         (["trial", "--preset", "vanilla", "--name", "x", "--samples", "10"], "--samples")])
+def test_the_cli_refuses_a_trial_it_cannot_run(argv, words, capsys, tmp_path):
+    from gan.commands import main
+    assert main(argv + ["--log", str(tmp_path / "l.jsonl")]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_the_table_needs_trials_and_a_card_with_markers(tmp_path, capsys):
+    from gan.commands import main
+    log, card = tmp_path / "l.jsonl", tmp_path / "README.md"
+    assert main(["trial", "--table", "--log", str(log), "--card", str(card)]) == 2
+    assert "no trials" in capsys.readouterr().err
+    log.write_text(json.dumps(_rows("vanilla", "a", [9.0])[0]) + "\n")
+    card.write_text("# a card without markers\n")
+    assert main(["trial", "--table", "--log", str(log), "--card", str(card)]) == 2
+    assert "trials-table:start" in capsys.readouterr().err and card.read_text() == "# a card without markers\n"
