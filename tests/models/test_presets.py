@@ -47,6 +47,8 @@ def test_faithful_architectures():
     assert widths == [128, 256, 512, 1024, 784]
     bns = [m for m in vanilla.modules() if isinstance(m, torch.nn.BatchNorm1d)]
     assert len(bns) == 3 and all(b.eps == 1e-5 for b in bns)       # normal eps, not PyTorch-GAN's 0.8
+    faithful = TrainConfig.for_preset("vanilla", steps=1).model_config().build()[0]
+    assert all(b.momentum == 0.2 and b.eps == 1e-5 for b in faithful.modules() if isinstance(b, torch.nn.BatchNorm1d))
     keras_d = get_preset("keras-dcgan").model_config().build()[1]
     convs = [m for m in keras_d.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [64, 128, 256, 512] and [c.stride[0] for c in convs] == [2, 2, 2, 1]
@@ -60,7 +62,8 @@ def test_faithful_architectures():
 # a changed rate, batch, beta or latent fails here even when every shape still matches
 FAITHFUL = {
     "vanilla": dict(recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
-                                batch_size=64), z=(100, "normal", "tanh")),            # seed 001's opt defaults
+                                batch_size=64, step_order="g-first", model={"bn_momentum": 0.2}),
+                    z=(100, "normal", "tanh")),            # seed 001's opt defaults and step order
     "dcgan": dict(recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
                               batch_size=128, ema=0.999), z=(100, "normal", "tanh")),  # Radford 2015, sec. 4
     "cgan": dict(recipe=dict(loss="non-saturating", optimizer="adam", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),

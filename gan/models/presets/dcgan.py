@@ -1,6 +1,21 @@
 """DCGAN (Radford et al. 2015) at 28x28: strided convs in D, transposed convs in G, BatchNorm
 in both (not on D's input layer nor G's output), ReLU + Tanh in G, LeakyReLU(0.2) in D, no
-pooling and no hidden fully connected layers."""
+pooling and no hidden fully connected layers; weights ~ N(0, 0.02), Adam 2e-4 with beta1 0.5,
+batch 128 (the paper's), as pytorch/examples writes it (4x4 kernels, z ~ N(0, 1)).
+
+Seed 000 lists the paper's guidelines, then reports a run of the TensorFlow DCGAN of its time
+(carpedm20's DCGAN-tensorflow) with its recommended MNIST settings. Those settings, and what we do:
+- batch 64: we keep the paper's 128;
+- one D update, then two G updates per iteration ("different from paper", its code says): we keep
+  the paper's one and one; ``g_steps=2`` is that setting (the trial ``g-steps-2`` measures it);
+- z ~ U(-1, 1) (the paper's too): we draw N(0, 1), as pytorch/examples (a named deviation: the
+  shipped weights and the campaign's run were trained on it);
+- images in [0, 1] with a sigmoid output for MNIST: we keep the paper's tanh and [-1, 1];
+- conditioning: its MNIST model is conditional (the label joins z, every G feature map and D's
+  input, with fully connected 1024-unit layers in G and D); this preset is the paper's
+  unconditional DCGAN (the conditional model is the ``cgan`` preset);
+- 5x5 kernels: we keep pytorch/examples' 4x4 (same strides and sizes).
+Named change in the recipe: EMA of G's weights (0.999), which the paper does not use."""
 from dataclasses import dataclass
 
 import torch

@@ -1,6 +1,21 @@
-"""Single-digit MLP GAN (the classic "generate one MNIST digit" tutorial): one hidden layer
-each, LeakyReLU(0.01), dropout in G, z ~ U(-1, 1), one-sided label smoothing 0.1, Adam 1e-3.
-Trains on one chosen digit (``digits=(0,)`` by default)."""
+"""Single-digit MLP GAN (the classic "generate one MNIST digit" tutorial, seed 004): one hidden layer
+each, LeakyReLU(0.01), dropout 0.2 in G, z ~ U(-1, 1), one-sided label smoothing 0.1, Adam 1e-3
+(TensorFlow's betas), D's step then G's on the same noise. Trains on one chosen digit
+(``digits=(0,)`` by default).
+
+Read against the seed's code, line by line:
+- batch: the code feeds one image per step (``[batch_images]``, ten thousand steps over a loop that
+  asks for more zeros than MNIST has): we use the Udacity notebook's batch of 100 it follows;
+- smoothing: ``labels=tf.ones_like(d_logits_real)) * (1 - smooth)`` closes the parenthesis early,
+  scaling D's real loss by 0.9 instead of its target - read as intended (target 0.9); the same
+  factor on G's loss would make G's target 0.9 as well: ours keeps G's target 1 (one-sided
+  smoothing, as the notebook and Salimans et al. 2016);
+- ``tf.layers.dropout(rate=0.2)`` without ``training=True`` never drops anything; the text means
+  dropout against over-fitting: on while training (as intended), off when sampling;
+- ``tf.layers.dense`` initialises glorot-uniform with zero biases: ours PyTorch's default (a named
+  deviation: the shipped file, at its goal, was trained with it).
+- LeakyReLU 0.01, 128 hidden units, Adam 1e-3 with betas (0.9, 0.999), images in [-1, 1]: the same.
+Named change in the weights recipe: EMA 0.999."""
 from dataclasses import dataclass
 
 import torch
