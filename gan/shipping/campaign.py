@@ -25,6 +25,7 @@ from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import evaluate
 from gan.inference.sampling import load_generator
 from gan.models.registry import get_preset, goal_shortfalls
+from gan.shipping.batchnorm import write_reestimated
 from gan.shipping.card import metrics_entry
 from gan.shipping.install import better, install
 
@@ -95,11 +96,13 @@ def eta_hours(history: list[dict], goal_ratio: float | None, points: int = 5) ->
 class Campaign:
     def __init__(self, root: str | Path, weights_dir: str | Path, data, targets: list[Target] | None = None,
                  slice_seconds: float = 900.0, slice_steps: int | None = None, evaluate: Callable | None = None,
-                 install: bool = True, log: Callable[[str], None] = print, probe_steps: int = 400):
+                 install: bool = True, log: Callable[[str], None] = print, probe_steps: int = 400,
+                 batchnorm: bool = True):
         self.root, self.weights = Path(root).expanduser(), Path(weights_dir)
         self.data, self.targets = data, targets if targets is not None else default_targets()
         self.slice_seconds, self.slice_steps = slice_seconds, slice_steps     # a turn's length: seconds, or steps if set
         self.install, self.log, self.probe_steps = install, log, probe_steps
+        self.batchnorm = batchnorm                                             # try re-estimated statistics on a new best
         self.evaluate = evaluate or _evaluate_10k
         self.root.mkdir(parents=True, exist_ok=True)
         self.state = self._read_state()
@@ -165,6 +168,7 @@ class Campaign:
         short = goal_shortfalls(t.goal, metrics)
         words = f"{t.name} step {trainer.step}: FID {metrics['fid_ratio']:.1f}x floor, {metrics['modes']} modes"
         if e["best"] is None or better(metrics, e["best"]):
+            metrics = self._with_reestimated_batchnorm(candidate, metrics)
             e["best"] = metrics
             os.replace(candidate, folder / "best.safetensors")
             words += " - best so far"
@@ -175,6 +179,20 @@ class Campaign:
                 words += f" - installed into {self.weights}"
         self.log(words + ("; goal met" if not short else f"; short: {', '.join(short)}"))
         return row | {"short": short}
+
+    def _with_reestimated_batchnorm(self, candidate: Path, metrics: dict) -> dict:
+        """The candidate with re-estimated BatchNorm statistics (``gan/shipping/batchnorm.py``) in its
+        place when the evaluator scores that better; its metrics, whichever is kept."""
+        alt = candidate.with_name("candidate-bn.safetensors")
+        if not self.batchnorm or not write_reestimated(candidate, alt):
+            return metrics
+        alt_metrics = self.evaluate(alt)
+        if better(alt_metrics, metrics):
+            os.replace(alt, candidate)
+            self.log(f"re-estimated BatchNorm statistics: FID {metrics['fid_ratio']:.2f}x -> {alt_metrics['fid_ratio']:.2f}x floor, kept")
+            return alt_metrics
+        alt.unlink()
+        return metrics
 
     def run(self, abort: Callable[[], bool] | None = None, max_turns: int | None = None) -> int:
         """Turns until every target is at its goal, ``abort()`` says stop, or ``max_turns``; returns the turns taken."""

@@ -265,3 +265,27 @@ def test_stop_at_goal_ends_a_run_at_the_first_check_that_meets_the_goal_and_neve
         assert len(checks) == 12 and all(c["short"] for c in checks)
         assert meta["step"] == 12 and meta["recipe"]["status"] == "finished"
         assert "goal met" not in out
+
+
+@pytest.mark.parametrize("better, write", [(True, True), (False, True), (True, False)])
+def test_eval_keeps_re_estimated_batchnorm_statistics_only_when_better_and_asked(trained, tmp_path, capsys, monkeypatch,
+                                                                                 better, write):
+    import shutil
+
+    from gan.commands import evaluate as command
+    from gan.engine.checkpoint import read_tensors
+    weights = tmp_path / "dcgan.safetensors"
+    shutil.copy(trained / "g16.safetensors", weights)
+    (tmp_path / "metrics.json").write_text("{}")
+    judged = []
+    monkeypatch.setattr(command, "better", lambda new, old: judged.append((new, old)) or better)
+    assert run("eval", "--weights", str(weights), "--n", "200", "--reestimate-batchnorm", "--json",
+               *(["--write-metrics"] if write else [])) == 0
+    out = capsys.readouterr().out
+    new, old = judged[0]
+    assert new["fid_ratio"] != old["fid_ratio"]                            # two files were scored
+    assert f"{'better' if better else 'not better'}" in out.splitlines()[0]
+    assert ("batchnorm" in read_tensors(weights)[1]) is (better and write)
+    assert not (tmp_path / "dcgan.batchnorm.safetensors").exists()
+    if write:
+        assert json.loads((tmp_path / "metrics.json").read_text())["dcgan"]["fid_ratio"] == (new if better else old)["fid_ratio"]
