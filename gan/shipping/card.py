@@ -19,7 +19,8 @@ def metrics_entry(res: dict, meta: dict) -> dict:
     entry = {k: res[k] for k in METRIC_KEYS if k in res}
     return entry | {"device": recipe.get("device"), "train_seconds": recipe.get("train_seconds"),
                     "epochs": recipe.get("epochs"), "steps": int(meta.get("step", 0)),
-                    "train_command": recipe.get("command"), "ema": bool(meta.get("ema", False))}
+                    "train_command": recipe.get("command"), "ema": bool(meta.get("ema", False))} \
+        | ({"batchnorm": meta["batchnorm"]} if "batchnorm" in meta else {})
 
 
 def write_metrics(weights_dir: Path, name: str, entry: dict) -> None:
