@@ -34,6 +34,7 @@ class TrainConfig:
     optimizer: str = "adam"            # adam | rmsprop
     lr_g: float = 2e-4                 # generator learning rate
     lr_d: float = 2e-4                 # discriminator learning rate
+    lr_half_life: int = 0              # generator steps after which both learning rates halve; 0 = constant
     betas: tuple = (0.5, 0.999)        # Adam betas (RMSprop uses alpha=0.9, Keras' rho)
     clip_grad: float = 0.0             # clip gradients by value (Keras clipvalue); 0 = off
     batch_size: int = 128

@@ -134,6 +134,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("optimizer", "choice", OPTIMIZERS, "Optimizer", ()),
     Option("lr_g", "float", LR_RANGE, "G learning rate", ()),
     Option("lr_d", "float", LR_RANGE, "D learning rate", ()),
+    Option("lr_half_life", "int", (0, 10**9), "LR half-life", None,
+           "generator steps after which both learning rates halve, smoothly (0 = constant)"),
     Option("d_steps", "int", (1, 100), "D steps per G step", (1, 10, 1), "discriminator steps per generator step"),
     Option("batch_size", "int", (2, 65536), "Batch size", (8, 1024, 8)),
     Option("label_smoothing", "float", (0.0, 0.5), "Label smoothing", (0.0, 0.5, 0.05),

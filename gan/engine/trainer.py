@@ -128,8 +128,13 @@ class Trainer:
         for opt, name, lr in ((self.opt_g, "lr_g", lr_g), (self.opt_d, "lr_d", lr_d)):
             if lr is not None:
                 OPTION[name].check(lr)
-                set_lr(opt, lr)
-        self.cfg.lr_g, self.cfg.lr_d = self.lr
+                setattr(self.cfg, name, float(lr))              # the run's rate, before any decay
+                set_lr(opt, lr * self.lr_factor)
+
+    @property
+    def lr_factor(self) -> float:
+        """What the learning rates are multiplied by at this step: 0.5 every ``lr_half_life`` steps."""
+        return 0.5 ** (self.step / self.cfg.lr_half_life) if self.cfg.lr_half_life else 1.0
 
     @property
     def lr(self) -> tuple[float, float]:
@@ -285,6 +290,9 @@ class Trainer:
     def train_step(self) -> None:
         """``d_steps`` discriminator steps and ``g_steps`` generator steps, in the run's ``step_order``
         (or one pre-training D step)."""
+        if self.cfg.lr_half_life:
+            set_lr(self.opt_g, self.cfg.lr_g * self.lr_factor)
+            set_lr(self.opt_d, self.cfg.lr_d * self.lr_factor)
         if self.d_step_count < self.cfg.d_pretrain_steps:
             self.d_step()
             return

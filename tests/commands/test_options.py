@@ -13,7 +13,7 @@ CLI_OPTIONS = [   # every training option the CLI offers, a value unlike any pre
     ("--batch-size", "24", "batch_size", 24), ("--ema", "0.97", "ema", 0.97), ("--digits", "3,5", "digits", (3, 5)),
     ("--instance-noise", "0.3", "instance_noise", 0.3), ("--g-steps", "2", "g_steps", 2),
     ("--step-order", "g-first", "step_order", "g-first"), ("--d-fakes", "eval", "d_fakes", "eval"),
-    ("--adversarial-d", "trained", "adversarial_d", "trained"),
+    ("--adversarial-d", "trained", "adversarial_d", "trained"), ("--lr-half-life", "500", "lr_half_life", 500),
     ("--seed", "41", "seed", 41), ("--device", "cpu", "device", "cpu"), ("--no-compile", None, "compile", False),
     ("--no-amp", None, "amp", False), ("--steps", "77", "steps", 77), ("--epochs", "2.5", "epochs", 2.5),
     ("--seconds", "7", "seconds", 7.0), ("--log-every", "9", "log_every", 9),

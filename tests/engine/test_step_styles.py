@@ -131,3 +131,21 @@ def test_a_step_the_cuda_graph_cannot_capture_runs_uncaptured_and_says_why(fake_
 def test_step_style_values_outside_their_choices_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         tiny_config("dcgan", **{field: value})
+
+
+def test_learning_rates_halve_every_half_life_and_a_new_rate_decays_from_where_it_is_set(fake_digits):
+    trainer = Trainer(tiny_config("dcgan", lr_g=2e-4, lr_d=4e-4, lr_half_life=4, steps=20), fake_digits)
+    seen = []
+    trainer.opt_g.register_step_pre_hook(lambda opt, *a: seen.append(float(opt.param_groups[0]["lr"])))
+    for _ in range(9):
+        trainer.train_step()
+    assert seen[0] == pytest.approx(2e-4) and seen[4] == pytest.approx(1e-4) and seen[8] == pytest.approx(5e-5)
+    assert seen[2] == pytest.approx(2e-4 * 0.5 ** 0.5)                       # smoothly, not in stairs
+    assert trainer.lr[1] == pytest.approx(4e-4 * 0.25)
+    trainer.set_lr(lr_d=1e-3)                                                 # the app's "apply now"
+    assert trainer.cfg.lr_d == 1e-3 and trainer.lr[1] == pytest.approx(1e-3 * 0.5 ** (9 / 4))
+    assert trainer.cfg.lr_g == 2e-4                                           # untouched, undecayed
+    constant = Trainer(tiny_config("dcgan", lr_g=2e-4), fake_digits)
+    for _ in range(5):
+        constant.train_step()
+    assert constant.lr[0] == 2e-4
