@@ -3,7 +3,7 @@ named changes of it given as the usual training flags, trained from scratch for 
 this CPU and scored every ``--check-every`` steps; every check goes into ``weights/trials.jsonl``.
 ``--table`` rewrites the model card's trials table and the charts in ``weights/trials/`` from that log.
 
-    nice -n 10 python -m gan trial --preset dcgan --name ema --ema 0.999 --steps 4000 --check-every 1000
+    setsid python -m gan trial --preset dcgan --name ema --ema 0.999 --steps 4000 --check-every 1000
     python -m gan trial --table
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from gan.commands.campaign import become_idle
 from gan.commands.options import add_train_options
 from gan.engine.checkpoint import atomic_write_bytes
 from gan.engine.data import load_mnist
@@ -34,6 +35,8 @@ def add_parser(sub) -> None:
     p.add_argument("--log", default=str(WEIGHTS_DIR / "trials.jsonl"), help="the trials log (default: %(default)s)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: every core)")
     p.add_argument("--data", help="directory with the MNIST IDX files")
+    p.add_argument("--nice", type=int, default=10, help="run at this niceness, and its session's scheduling group too "
+                   "when started with setsid (default 10: above the campaign's 19, below your work)")
     p.add_argument("--table", action="store_true", help="rewrite the card's trials table and charts from the log")
     p.add_argument("--card", default=str(WEIGHTS_DIR / "README.md"), help="the model card the table goes into")
     add_train_options(p)
@@ -67,6 +70,9 @@ def run(args) -> None:
     for name, value, lo in (("--steps", args.steps, 1), ("--check-every", args.check_every, 1), ("--samples", args.samples, 500)):
         if value < lo:
             raise ValueError(f"{name} must be at least {lo}, got {value}")
+    if not 0 <= args.nice <= 19:
+        raise ValueError(f"--nice must be in [0, 19], got {args.nice}")
+    become_idle(args.nice, idle_class=False, what="trial")
     torch.set_num_threads(max(1, args.threads))
     data = load_mnist("train", args.data)
     rows = run_trial(args.name, args.preset, changes_from_args(args), args.steps, args.check_every, data, log,

@@ -176,17 +176,19 @@ def test_a_second_campaign_on_the_same_folder_is_refused(tmp_path):
     assert lock.read_text() == str(os.getpid())
 
 
-def test_the_campaign_yields_to_other_sessions_as_well():
+@pytest.mark.parametrize("call, want", [("become_idle()", ("True", "19")),
+                                        ("become_idle(10, idle_class=False)", ("False", "10"))])   # a trial's
+def test_the_campaign_yields_to_other_sessions_as_well(call, want):
     """Linux autogroups: a thread's idle class only counts inside its session's group, so a
     campaign started with setsid also lowers its group (else it took half the CPU from tests)."""
-    code = ("import os; from gan.commands.campaign import become_idle; become_idle(); "
+    code = (f"import os; from gan.commands.campaign import become_idle; {call}; "
             "print(os.sched_getscheduler(0) == os.SCHED_IDLE, os.nice(0), open('/proc/self/autogroup').read())")
     if not os.path.exists("/proc/self/autogroup"):
         pytest.skip("no autogroups on this kernel")
     out = subprocess.run(["setsid", sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     idle, nice, group = out.stdout.split(maxsplit=2)
-    assert (idle, nice) == ("True", "19") and group.strip().endswith("nice 19")
+    assert (idle, nice) == want and group.strip().endswith(f"nice {want[1]}")
 
 
 @pytest.mark.parametrize("target", default_targets(), ids=lambda t: t.name)

@@ -112,10 +112,13 @@ def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_ma
     from gan.shipping import trials
     monkeypatch.setattr(command, "load_mnist", lambda split, where: fake_digits)
     monkeypatch.setattr(trials, "evaluate", lambda model, n, pr: stand_in(25.0, 20.0)(model))
+    niced = []
+    monkeypatch.setattr(command, "become_idle", lambda level, idle_class, what: niced.append((level, idle_class)))
     log, card = tmp_path / "w" / "trials.jsonl", tmp_path / "w" / "README.md"
     argv = ["trial", "--preset", "vanilla", "--name", "g-first", "--steps", "4", "--check-every", "2", "--log", str(log),
             "--step-order", "g-first", "--batch-size", "16", "--model", json.dumps(TINY["vanilla"]), "--threads", "1"]
-    assert main(argv) == 0
+    assert main(argv + ["--nice", "7"]) == 0
+    assert niced == [(7, False)]                                     # niced, not idle: it must finish
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4]
     assert rows[0]["changes"] == {"step_order": "g-first", "batch_size": 16, "model": TINY["vanilla"]}
@@ -129,7 +132,8 @@ def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_ma
 
 @pytest.mark.parametrize("argv, words", [(["trial", "--name", "x"], "needs --preset and --name"),
                                          (["trial", "--preset", "vanilla", "--name", "x", "--steps", "0"], "--steps"),
-                                         (["trial", "--preset", "vanilla", "--name", "x", "--samples", "10"], "--samples")])
+                                         (["trial", "--preset", "vanilla", "--name", "x", "--samples", "10"], "--samples"),
+                                         (["trial", "--preset", "vanilla", "--name", "x", "--nice", "20"], "--nice")])
 def test_the_cli_refuses_a_trial_it_cannot_run(argv, words, capsys, tmp_path):
     from gan.commands import main
     assert main(argv + ["--log", str(tmp_path / "l.jsonl")]) == 2
