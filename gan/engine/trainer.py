@@ -200,10 +200,11 @@ class Trainer:
         cfg = self.cfg
         if fake is None:
             predict = cfg.d_fakes == "eval"                             # Keras' generator.predict
+            mode = self.G.training                                      # a fitted probe D keeps G in eval mode
             with torch.set_grad_enabled(keep_fake and not predict), self._autocast():
-                self.G.train(not predict)
+                self.G.train(mode and not predict)
                 fake = self.G_fwd(z, y)                                 # (B, 1, 28, 28)
-                self.G.train()
+                self.G.train(mode)
         with self._autocast():
             out_real = self.D_fwd(self.noisy(real, gen), y)             # (B,) logits
             out_fake = self.D_fwd(self.noisy(fake.detach(), gen), y)

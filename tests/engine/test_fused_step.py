@@ -21,7 +21,7 @@ def _feed(trainer, batches):
     trainer.sample_z = lambda n: state["z"]
 
 
-@pytest.mark.parametrize("preset, extra", [("dcgan", {}), ("cgan", {}), ("vanilla", {"d_steps": 2}),
+@pytest.mark.parametrize("preset, extra", [("dcgan", {}), ("cgan", {}), ("vanilla", {"d_steps": 2, "step_order": "d-first"}),
                                            ("cs231n", {"clip_grad": 1.0, "d_pretrain_steps": 0})])
 def test_fused_step_matches_the_eager_step(fake_digits, preset, extra):
     cfg = dict(seed=5, amp=False, batch_size=16, ema=0.99) | extra

@@ -149,3 +149,15 @@ def test_learning_rates_halve_every_half_life_and_a_new_rate_decays_from_where_i
     for _ in range(5):
         constant.train_step()
     assert constant.lr[0] == 2e-4
+
+
+@pytest.mark.parametrize("d_fakes", ["train", "eval"])
+def test_a_generator_held_in_eval_mode_stays_there_through_ds_steps(fake_digits, d_fakes):
+    """A probe's D is fitted against a frozen G in eval mode: D's steps must not switch it to training
+    mode (its BatchNorm statistics would move)."""
+    trainer = Trainer(tiny_config("dcgan", d_fakes=d_fakes), fake_digits)
+    trainer.G.eval()
+    stats = {k: v.clone() for k, v in trainer.G.state_dict().items() if "running" in k}
+    trainer.d_step()
+    assert not trainer.G.training
+    assert all(torch.equal(v, trainer.G.state_dict()[k]) for k, v in stats.items())
