@@ -73,13 +73,23 @@ def total_steps(cfg: TrainConfig, n_images: int, world_size: int = 1) -> int | N
     return min(bounds) if bounds else None
 
 
+# what a resumed run takes from its new config; every other field is the checkpoint's recipe
+SESSION_FIELDS = ("steps", "epochs", "seconds", "out_dir", "device", "log_every", "sample_every", "checkpoint_every")
+
+
+def recipe_of(cfg: TrainConfig) -> dict:
+    """The fields of a run's config that a resume keeps from its checkpoint: what it trains (its
+    model as the whole architecture, so a field set to its default equals one left out)."""
+    return {k: v for k, v in cfg.to_dict().items() if k not in SESSION_FIELDS} | {"model": cfg.model_config().to_dict()}
+
+
 def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits, world: World = SINGLE) -> Trainer:
     """A Trainer restored from a checkpoint; ``cfg`` only supplies the new length and I/O settings."""
     tensors, meta = read_tensors(path)
     if "config" not in meta:
         raise ValueError(f"{Path(path).name}: not a training checkpoint (a generator export cannot be resumed)")
     saved = TrainConfig.from_dict(meta["config"])
-    for k in ("steps", "epochs", "seconds", "out_dir", "device", "log_every", "sample_every", "checkpoint_every"):
+    for k in SESSION_FIELDS:
         setattr(saved, k, getattr(cfg, k))
     saved.validate()
     trainer = Trainer(saved, data, world)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from gan.engine.checkpoint import atomic_write_bytes
+from gan.engine.checkpoint import atomic_write_bytes, read_tensors
 from gan.engine.config import TrainConfig
-from gan.engine.loop import resume_trainer, train
+from gan.engine.loop import recipe_of, resume_trainer, train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import evaluate
 from gan.inference.sampling import load_generator
@@ -140,6 +140,9 @@ class Campaign:
         ckpt = folder / "checkpoint.safetensors"
         steps = e["step"] + self.slice_steps if self.slice_steps else None
         cfg = t.config(folder, None if steps else self.slice_seconds, steps)
+        if ckpt.is_file() and self._recipe_changed(t, ckpt, cfg):
+            steps = self.slice_steps if self.slice_steps else None
+            cfg = t.config(folder, None if steps else self.slice_seconds, steps)
         trainer = resume_trainer(cfg, ckpt, self.data) if ckpt.is_file() else Trainer(cfg, self.data)
         cpu0 = time.process_time()
         result = train(trainer=trainer, abort=abort)
@@ -152,6 +155,24 @@ class Campaign:
         check = self.check(t, trainer)
         self._write_state()
         return check
+
+    def _recipe_changed(self, t: Target, ckpt: Path, cfg: TrainConfig) -> bool:
+        """A target whose weights recipe changed since its checkpoint was written starts again from
+        scratch (a resume would go on training the old recipe under the new one's command); the old
+        checkpoint is kept beside it, the target's best file and history stay."""
+        saved = TrainConfig.from_dict(read_tensors(ckpt)[1]["config"])
+        old, new = recipe_of(saved), recipe_of(cfg)
+        if old == new:
+            return False
+        e = self.entry(t)
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        os.replace(ckpt, ckpt.with_name(f"checkpoint-before-step-{e['step']}.safetensors"))
+        e.setdefault("restarts", []).append({"step": e["step"], "cpu_hours": round(e["cpu_seconds"] / 3600, 4),
+                                             "changed": changed})
+        self.log(f"{t.name}: its weights recipe changed ({', '.join(changed)}): starting again from scratch; "
+                 f"the checkpoint of step {e['step']} is kept beside it")
+        e["step"] = 0
+        return True
 
     def check(self, t: Target, trainer: Trainer) -> dict:
         e, folder = self.entry(t), self.root / t.name

@@ -250,3 +250,31 @@ def test_the_cli_refuses_an_unknown_target_or_a_turn_length_out_of_range(argv, w
     assert main(["campaign", "--dir", str(tmp_path / "camp"), "--status", *argv]) == 2
     assert words in capsys.readouterr().err
     assert not (tmp_path / "camp").exists()
+
+
+def test_a_changed_weights_recipe_starts_its_target_again_and_an_unchanged_one_resumes(tmp_path, fake_digits):
+    first = campaign(tmp_path, fake_digits, scores(50.0, 40.0), install=False)
+    first.turn(first.targets[0])
+    first.turn(first.targets[0])                                              # resumed: same recipe
+    e = first.entry(first.targets[0])
+    assert e["step"] == 20 and "restarts" not in e
+    changed = tiny_target(step_order="d-first", ema=0.99)                    # the recipe moved on
+    again = campaign(tmp_path, fake_digits, scores(30.0), install=False, targets=[changed])
+    again.turn(changed)
+    e = json.loads((tmp_path / "camp" / "state.json").read_text())["vanilla"]
+    assert e["step"] == 10 and e["turns"] == 3 and e["best"]["fid_ratio"] == 30.0
+    assert e["restarts"] == [{"step": 20, "cpu_hours": e["restarts"][0]["cpu_hours"], "changed": ["ema", "step_order"]}]
+    folder = tmp_path / "camp" / "vanilla"
+    assert (folder / "checkpoint-before-step-20.safetensors").is_file()
+    saved = read_tensors(folder / "checkpoint.safetensors")[1]["config"]
+    assert saved["step_order"] == "d-first" and saved["ema"] == 0.99
+
+
+
+def test_a_model_field_written_out_at_its_default_is_the_same_recipe():
+    from gan.engine.config import TrainConfig
+    from gan.engine.loop import recipe_of
+    left_out, written, other = (TrainConfig(preset="vanilla", model=m, steps=1)
+                                for m in ({}, {"bn_momentum": 0.1}, {"bn_momentum": 0.2}))
+    assert recipe_of(left_out) == recipe_of(written) != recipe_of(other)
+    assert recipe_of(TrainConfig(preset="vanilla", steps=5, out_dir="a")) == recipe_of(TrainConfig(preset="vanilla", seconds=9))
