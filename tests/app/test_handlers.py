@@ -182,8 +182,9 @@ def test_every_run_control_changes_the_run_itself_not_only_the_reply(fake_digits
         _until(lambda: t.step == held + 1, what="one G step")
         assert t.d_step_count == d_held + 1
         assert play.control("both", same, "visitor") == "step both: ok"
-        _until(lambda: t.step == held + 2, what="one step of both")
-        assert t.d_step_count == d_held + 1 + t.cfg.d_steps
+        # both counts: under vanilla's G-first order the G step's count moves before the D step runs
+        _until(lambda: t.step == held + 2 and t.d_step_count >= d_held + 1 + t.cfg.d_steps, what="one step of both")
+        assert (t.step, t.d_step_count) == (held + 2, d_held + 1 + t.cfg.d_steps)
 
         assert play.control("lr", ControlRequest(lr_g=1e-3, lr_d=5e-4), "visitor") == \
             "learning rates set to G 0.001, D 0.0005"
