@@ -22,8 +22,6 @@ from gan.paths import WEIGHTS_DIR
 from gan.shipping.card import between_markers
 from gan.shipping.trials import TRIALS_END, TRIALS_START, draw_trials, read_trials, run_trial, trials_table
 
-NOT_CHANGES = ("seed", "device", "amp", "no_compile")      # how a trial runs, not what it trains
-
 
 def add_parser(sub) -> None:
     p = sub.add_parser("trial", help="train a recipe (the faithful one or named changes) briefly and log its FID curve")
