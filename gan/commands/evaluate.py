@@ -4,14 +4,12 @@ regenerates the model card's table (weights/README.md) from it."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from gan.evaluation.evaluate import evaluate
 from gan.inference.sampling import load_generator
-from gan.shipping.batchnorm import write_reestimated
+from gan.shipping.batchnorm import keep_if_better
 from gan.shipping.card import metrics_entry, write_metrics
-from gan.shipping.install import better
 
 
 def add_parser(sub) -> None:
@@ -50,21 +48,17 @@ def _better_batchnorm(args, model, res):
     """The file with re-estimated BatchNorm statistics, when it scores better (and, with
     --write-metrics, written in the original's place); otherwise the original."""
     weights = Path(args.weights)
-    alt = weights.with_name(weights.stem + ".batchnorm.safetensors")
-    if not write_reestimated(weights, alt):
+    alt_res, keep = keep_if_better(weights, res, lambda p: evaluate(load_generator(p), n=args.n, seed=args.seed),
+                                   replace=args.write_metrics)
+    if alt_res is None:
         print("this generator has no BatchNorm: nothing to re-estimate")
         return model, res
-    alt_model = load_generator(alt)
-    alt_res = evaluate(alt_model, n=args.n, seed=args.seed)
-    keep = better(alt_res, res)
     print(f"FID / floor {res['fid_ratio']:.3f}x as saved, {alt_res['fid_ratio']:.3f}x with re-estimated BatchNorm "
           f"statistics: {'better' if keep else 'not better'}")
     if keep and args.write_metrics:
-        os.replace(alt, weights)
         print(f"kept: {weights} now holds the re-estimated statistics")
-    else:
-        alt.unlink()
-    return (alt_model, alt_res) if keep else (model, res)
+        return load_generator(weights), alt_res
+    return model, alt_res if keep else res
 
 
 def format_table(res: dict) -> str:

@@ -9,13 +9,16 @@ re-estimated file when the evaluator says it is better.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn as nn
 
 from gan.engine.checkpoint import read_tensors, save_generator
 from gan.inference.sampling import load_generator, sample_latents
+from gan.shipping.install import better
 
 
 @torch.no_grad()
@@ -58,3 +61,20 @@ def write_reestimated(src: str | Path, dst: str | Path, batches: int = 100, batc
     extra["batchnorm"] = f"running statistics re-estimated: {batches} train-mode passes of {batch} latents (seed {seed})"
     save_generator(dst, sd, meta["preset"], meta["model_args"], meta["train_config"], meta["step"], **extra)
     return True
+
+
+def keep_if_better(path: Path, metrics: dict, score: Callable[[Path], dict], replace: bool = True) -> tuple[dict | None, bool]:
+    """Score ``path`` (whose scores are ``metrics``) with re-estimated BatchNorm statistics; when that is
+    better (``gan.shipping.install.better``) and ``replace``, the re-estimated file takes its place.
+    Returns (the re-estimated file's scores, or None without BatchNorm; whether they are better)."""
+    path = Path(path)
+    alt = path.with_name(path.stem + ".batchnorm.safetensors")
+    if not write_reestimated(path, alt):
+        return None, False
+    alt_metrics = score(alt)
+    kept = better(alt_metrics, metrics)
+    if kept and replace:
+        os.replace(alt, path)
+    else:
+        alt.unlink()
+    return alt_metrics, kept

@@ -25,7 +25,7 @@ from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import evaluate
 from gan.inference.sampling import load_generator
 from gan.models.registry import get_preset, goal_shortfalls
-from gan.shipping.batchnorm import write_reestimated
+from gan.shipping.batchnorm import keep_if_better
 from gan.shipping.card import metrics_entry
 from gan.shipping.install import better, install
 
@@ -138,11 +138,10 @@ class Campaign:
         """One turn: resume (or start) ``t``, train ``slice_seconds``, save, score; returns the check."""
         e, folder = self.entry(t), self.root / t.name
         ckpt = folder / "checkpoint.safetensors"
+        if ckpt.is_file():
+            self._restart_if_recipe_changed(t, ckpt, t.config(folder, self.slice_seconds))
         steps = e["step"] + self.slice_steps if self.slice_steps else None
         cfg = t.config(folder, None if steps else self.slice_seconds, steps)
-        if ckpt.is_file() and self._recipe_changed(t, ckpt, cfg):
-            steps = self.slice_steps if self.slice_steps else None
-            cfg = t.config(folder, None if steps else self.slice_seconds, steps)
         trainer = resume_trainer(cfg, ckpt, self.data) if ckpt.is_file() else Trainer(cfg, self.data)
         cpu0 = time.process_time()
         result = train(trainer=trainer, abort=abort)
@@ -156,14 +155,14 @@ class Campaign:
         self._write_state()
         return check
 
-    def _recipe_changed(self, t: Target, ckpt: Path, cfg: TrainConfig) -> bool:
+    def _restart_if_recipe_changed(self, t: Target, ckpt: Path, cfg: TrainConfig) -> None:
         """A target whose weights recipe changed since its checkpoint was written starts again from
         scratch (a resume would go on training the old recipe under the new one's command); the old
         checkpoint is kept beside it, the target's best file and history stay."""
         saved = TrainConfig.from_dict(read_tensors(ckpt)[1]["config"])
         old, new = recipe_of(saved), recipe_of(cfg)
         if old == new:
-            return False
+            return
         e = self.entry(t)
         changed = sorted(k for k in new if old.get(k) != new[k])
         os.replace(ckpt, ckpt.with_name(f"checkpoint-before-step-{e['step']}.safetensors"))
@@ -172,7 +171,6 @@ class Campaign:
         self.log(f"{t.name}: its weights recipe changed ({', '.join(changed)}): starting again from scratch; "
                  f"the checkpoint of step {e['step']} is kept beside it")
         e["step"] = 0
-        return True
 
     def check(self, t: Target, trainer: Trainer) -> dict:
         e, folder = self.entry(t), self.root / t.name
@@ -204,16 +202,13 @@ class Campaign:
     def _with_reestimated_batchnorm(self, candidate: Path, metrics: dict) -> dict:
         """The candidate with re-estimated BatchNorm statistics (``gan/shipping/batchnorm.py``) in its
         place when the evaluator scores that better; its metrics, whichever is kept."""
-        alt = candidate.with_name("candidate-bn.safetensors")
-        if not self.batchnorm or not write_reestimated(candidate, alt):
+        if not self.batchnorm:
             return metrics
-        alt_metrics = self.evaluate(alt)
-        if better(alt_metrics, metrics):
-            os.replace(alt, candidate)
-            self.log(f"re-estimated BatchNorm statistics: FID {metrics['fid_ratio']:.2f}x -> {alt_metrics['fid_ratio']:.2f}x floor, kept")
-            return alt_metrics
-        alt.unlink()
-        return metrics
+        alt_metrics, kept = keep_if_better(candidate, metrics, self.evaluate)
+        if not kept:
+            return metrics
+        self.log(f"re-estimated BatchNorm statistics: FID {metrics['fid_ratio']:.2f}x -> {alt_metrics['fid_ratio']:.2f}x floor, kept")
+        return alt_metrics
 
     def run(self, abort: Callable[[], bool] | None = None, max_turns: int | None = None) -> int:
         """Turns until every target is at its goal, ``abort()`` says stop, or ``max_turns``; returns the turns taken."""

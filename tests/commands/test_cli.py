@@ -272,15 +272,15 @@ def test_eval_keeps_re_estimated_batchnorm_statistics_only_when_better_and_asked
                                                                                  better, write):
     import shutil
 
-    from gan.commands import evaluate as command
     from gan.engine.checkpoint import read_tensors
+    from gan.shipping import batchnorm
     weights = tmp_path / "dcgan.safetensors"
     shutil.copy(trained / "g16.safetensors", weights)
     (tmp_path / "metrics.json").write_text("{}")
     judged = []
-    monkeypatch.setattr(command, "better", lambda new, old: judged.append((new, old)) or better)
-    quick = command.write_reestimated                                     # fewer passes: the same code, seconds sooner
-    monkeypatch.setattr(command, "write_reestimated", lambda src, dst: quick(src, dst, batches=3, batch=64))
+    monkeypatch.setattr(batchnorm, "better", lambda new, old: judged.append((new, old)) or better)
+    quick = batchnorm.write_reestimated                                     # fewer passes: the same code, seconds sooner
+    monkeypatch.setattr(batchnorm, "write_reestimated", lambda src, dst: quick(src, dst, batches=3, batch=64))
     assert run("eval", "--weights", str(weights), "--n", "200", "--reestimate-batchnorm", "--json",
                *(["--write-metrics"] if write else [])) == 0
     out = capsys.readouterr().out

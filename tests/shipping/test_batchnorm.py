@@ -64,4 +64,4 @@ def test_the_campaign_keeps_re_estimated_statistics_only_when_they_score_better(
         assert e["best"]["fid_ratio"] == (40.0 if kept else 50.0)
         _, meta = read_tensors(root / "camp" / "vanilla" / "best.safetensors")
         assert ("batchnorm" in meta) is kept
-        assert not (root / "camp" / "vanilla" / "candidate-bn.safetensors").exists()
+        assert not (root / "camp" / "vanilla" / "candidate.batchnorm.safetensors").exists()

@@ -224,7 +224,8 @@ def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_instal
     monkeypatch.setattr(command, "become_idle", lambda: None)              # not the test process
     monkeypatch.setattr(command, "load_mnist", lambda split, where: fake_digits)
     monkeypatch.setattr(module, "_evaluate_10k", scores(50.0, 40.0))
-    monkeypatch.setattr(module, "write_reestimated", lambda src, dst: False)   # one score a turn
+    from gan.shipping import batchnorm
+    monkeypatch.setattr(batchnorm, "write_reestimated", lambda src, dst: False)   # one score a turn
     monkeypatch.setattr(module, "install", lambda weights, name, path, *a, **kw: installed.append(name))
     turns = 2 if install else 1
     argv = ["campaign", "--dir", str(tmp_path / "camp"), "--weights", str(tmp_path / "w"), "--threads", "2",
