@@ -72,6 +72,7 @@ class Playground:
         self.tmp = Path(tmp or Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "gan-playground")
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.warm_up: threading.Thread | None = None
+        self._stop_warming = threading.Event()  # set at exit: the warm-ups end between their pieces
         self.gpu_lease = None                 # ZeroGPU: spaces.GPU around bursts.burst_in_worker (app.py sets it)
         self._maps: dict[int, tuple] = {}     # id(model) -> (model, its LatentMap), the newest MAPS_KEPT
         self._maps_lock = threading.Lock()
@@ -83,26 +84,30 @@ class Playground:
         limit_malloc_arenas()
         if not on_gpu():
             one_thread_per_request()
-        self.warm_up = background.start(self._warm, "warm-up")
+        self.warm_up = background.start(self._warm, "warm-up", stop=self._stop_warming.set)
         return self
 
     def _warm(self) -> None:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])   # the first optimizer imports torch._dynamo: ~2 s
-        warm_up(self.library)
+        warm_up(self.library, stop=self._stop_warming)
+        if self._stop_warming.is_set():
+            return
         try:
             self.mnist                          # the first Start then trains at once
         except MNISTNotFound:
             pass                                # reported to the visitor who starts a run
         settle_after_warm_up()                  # later full collections skip what start-up built
-        background.start(self._warm_maps, "warm-maps")
+        if not self._stop_warming.is_set():
+            background.start(self._warm_maps, "warm-maps", stop=self._stop_warming.set)
 
-    @staticmethod
-    def _warm_maps() -> None:
-        """The real digits' map and the training digits' features (the nearest-digit lookups: ~6 s
+    def _warm_maps(self) -> None:
+        """The real digits' map and the training digits' features (the nearest-digit lookups: ~5 s
         on a CPU the first time, then read from the disk cache), after everything visitors need first."""
         try:
-            real_projection()
-            training_set()
+            for piece in (real_projection, training_set):
+                if self._stop_warming.is_set():
+                    return
+                piece()
         except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
             pass
 

@@ -118,14 +118,18 @@ class ModelLibrary:
             return self._models[name]
 
 
-def warm_up(model_library: "ModelLibrary | None" = None) -> None:
+def warm_up(model_library: "ModelLibrary | None" = None, stop: threading.Event | None = None) -> None:
     """What a visitor would otherwise wait for: every shipped model with its slider directions
-    (the default first, then the list's order), and the evaluator's reference features (~10 s
+    (the default first, then the list's order), and the evaluator's reference features (~4 s
     on a CPU, needed by the first quality check). Best effort: without MNIST the check reports
-    its own error later."""
+    its own error later. ``stop`` (set at the process's exit) ends it before its next piece."""
+    stop = stop or threading.Event()
     try:
         for name in model_library.names() if model_library is not None else ():
+            if stop.is_set():
+                return
             model_library.get(name)
-        reference()
+        if not stop.is_set():
+            reference()
     except Exception:  # noqa: BLE001 - warming is optional; the real call reports the problem
         pass

@@ -56,3 +56,30 @@ def test_a_training_run_is_background_work_that_the_exit_stops(fake_digits):
     assert thread in background.running()
     background.finish_all(timeout=30)
     assert not thread.is_alive() and run.status == "aborted"
+
+
+def test_the_apps_warm_up_is_background_work_that_the_exit_stops_between_models(monkeypatch, tmp_path):
+    """A server stopped during start-up does not first load every model and the evaluator's features."""
+    import threading
+
+    from gan.app import handlers, library
+    from gan.app.handlers import Playground
+    loading, loaded = threading.Event(), []
+
+    class SlowLibrary:
+        def names(self):
+            return ["a", "b", "c"]
+
+        def get(self, name):
+            loading.set()
+            loaded.append(name)
+            threading.Event().wait(0.5)          # a model's load and its slider directions
+
+    monkeypatch.setattr(library, "reference", lambda: loaded.append("reference"))
+    monkeypatch.setattr(handlers, "limit_malloc_arenas", lambda: None)
+    monkeypatch.setattr(handlers, "one_thread_per_request", lambda: None)
+    play = Playground(library=SlowLibrary(), tmp=tmp_path).start()
+    assert loading.wait(30)
+    background.finish_all(timeout=30)
+    assert not play.warm_up.is_alive() and loaded == ["a"]
+    assert not [t for t in background.running() if t.name == "warm-maps"]
