@@ -108,13 +108,16 @@ def load_classifier(path: str | Path = DEFAULT_WEIGHTS, device="cpu") -> Classif
 
 
 @torch.no_grad()
-def embed(images_u8, model: Classifier | None = None, batch: int = 1000,
+def embed(images_u8, model: Classifier | None = None, batch: int | None = None,
           bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 images (N, 28, 28) -> (features (N, 128) float64, class probabilities (N, 10) float64).
     ``bf16``: bfloat16 autocast where the CPU has it natively (4x faster on this 2-core CPU, features
-    within 0.3 % relative): for nearest-neighbour lookups, never for the metrics."""
+    within 0.3 % relative): for nearest-neighbour lookups, never for the metrics. ``batch``: 256 on a
+    CPU, where a batch's activations then stay in cache (2.4x faster than 1,000 on this 2-core CPU,
+    bit-identical features), 1,000 on a GPU."""
     model = model or load_classifier()
     device = next(model.parameters()).device
+    batch = batch or (256 if device.type == "cpu" else 1000)
     fast = bf16 and (device.type == "cuda" or cpu_has_native_bf16())
     images_u8 = torch.as_tensor(images_u8)
     feats, probs = [], []

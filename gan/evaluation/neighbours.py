@@ -82,8 +82,8 @@ _LOCK = threading.Lock()                # the app's warm-up and a first visitor 
 
 
 def training_set(classifier_path: str = str(DEFAULT_WEIGHTS), data_dir: str | None = None) -> TrainingSet:
-    """The training digits with their evaluator features (computed once, ~6 s on 2 CPU cores with
-    native bfloat16, ~20 s without; then read from the cache folder) and the typical real-to-training distance."""
+    """The training digits with their evaluator features (computed once, ~5 s on 2 CPU cores with
+    native bfloat16, ~10 s without; then read from the cache folder) and the typical real-to-training distance."""
     with _LOCK:
         return _training_set(str(classifier_path), None if data_dir is None else str(data_dir))
 

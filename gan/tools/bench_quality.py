@@ -1,6 +1,6 @@
-"""Time-to-quality, the visitor's 60-second run and latency (renders; finding a digit, its nearest
-training digits, the latent map) benchmarks (``python -m gan bench
-ttq|visitor|latency|ui|stream``)."""
+"""Time-to-quality, the visitor's 60-second run, the evaluator's speed and latency (renders; finding
+a digit, its nearest training digits, the latent map) benchmarks (``python -m gan bench
+ttq|visitor|evaluator|latency|ui|stream``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,6 +18,7 @@ from gan.engine.config import TrainConfig
 from gan.engine.data import load_mnist
 from gan.engine.loop import train
 from gan.engine.trainer import Trainer
+from gan.evaluation.classifier import embed, load_classifier
 from gan.evaluation.evaluate import evaluate, reference, score_images
 from gan.evaluation.neighbours import training_set
 from gan.inference.explore import Explorer
@@ -85,6 +86,26 @@ def visitor_run(preset: str = "cgan", seconds: float = 60.0, log=print, data=Non
     return {"what": "visitor run", "preset": preset, "seconds": seconds, "batch": cfg.batch_size, "ema": f"{cfg.ema:g}",
             "lr_g": f"{cfg.lr_g:g}", "steps": result.trainer.step, "fid_ratio": round(m["fid_ratio"], 2), "modes": m["modes"],
             "cgan_accuracy": round(m["cgan_accuracy"], 4) if "cgan_accuracy" in m else None}
+
+
+def evaluator_speed(batches=(256, 1000), n: int = 20000, data=None) -> list[dict]:
+    """Images a second through the evaluator's classifier at each batch size, in float32 (the
+    metrics) and bfloat16 (the nearest-digit lookups), and whether each batch size gives features
+    bit-identical to the first one's."""
+    images = (data if data is not None else load_mnist("train")).images[:n]
+    clf, rows = load_classifier(), []
+    for bf16 in (False, True):
+        first = None
+        for batch in batches:
+            embed(images[:batch], clf, batch=batch, bf16=bf16)            # warm-up
+            t0 = time.perf_counter()
+            feats, _ = embed(images, clf, batch=batch, bf16=bf16)
+            seconds = time.perf_counter() - t0
+            first = feats if first is None else first
+            rows.append({"what": "evaluator features", "dtype": "bfloat16" if bf16 else "float32", "batch": batch,
+                         "images": len(images), "images_per_sec": round(len(images) / seconds),
+                         "identical_to_first": bool(torch.equal(feats, first))})
+    return rows
 
 
 def _p50_p95(fn, repeats: int = 30) -> tuple[float, float]:
@@ -177,6 +198,11 @@ def add_quality_benches(bs, emit) -> None:
     vr.add_argument("--json", action="store_true")
     vr.set_defaults(fn=lambda a: emit(a, [visitor_run(a.preset, a.seconds, **{k: v for k, v in (
         ("ema", a.ema), ("batch_size", a.batch)) if v is not None})]))
+    ev = bs.add_parser("evaluator", help="images a second through the evaluator's classifier per batch size")
+    ev.add_argument("--batches", type=int, nargs="+", default=[256, 1000])
+    ev.add_argument("--n", type=int, default=20000)
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(fn=lambda a: emit(a, evaluator_speed(a.batches, a.n)))
     sl = bs.add_parser("slider", help="a slider's move to the new picture in Chromium, in ms")
     sl.add_argument("--repeats", type=int, default=25)
     sl.add_argument("--json", action="store_true")

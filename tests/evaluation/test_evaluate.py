@@ -76,3 +76,20 @@ def test_an_unwritable_cache_folder_still_evaluates(tmp_path, monkeypatch):
     finally:
         evaluate._reference.cache_clear()
     assert ref["feats"].shape == (N, 128)
+
+
+def test_precision_uses_the_references_radii_computed_once(cache, monkeypatch):
+    from gan.evaluation import metrics
+    ref = _fresh()
+    monkeypatch.setattr(evaluate, "reference", lambda n: ref)
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(200, 28, 28, generator=g) * 255).to(torch.uint8)
+    radii_of = []
+    real_radius = metrics.kth_nn_radius
+    monkeypatch.setattr(metrics, "kth_nn_radius", lambda f, k: radii_of.append(len(f)) or real_radius(f, k))
+    first, second = evaluate.score_images(images, n_ref=N), evaluate.score_images(images, n_ref=N)
+    assert radii_of == [N, 200, 200]                 # the reals' radii once, the fakes' every time
+    feats, _ = evaluate.embed(images, evaluate.load_classifier())
+    monkeypatch.setattr(metrics, "kth_nn_radius", real_radius)
+    want = metrics.precision_recall(ref["feats"], feats)
+    assert (first["precision"], first["recall"]) == (second["precision"], second["recall"]) == want

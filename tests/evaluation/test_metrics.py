@@ -93,8 +93,8 @@ def test_the_manifold_radius_is_the_kth_nearest_other_point():
     """Precision/recall's k-NN radius skips the point itself: on 0, 1, 3, 7 the nearest other
     point is 1, 1, 2, 4 away, the second nearest 3, 2, 3, 6."""
     pts = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
-    assert metrics._kth_nn_radius(pts, 1).tolist() == [1, 1, 2, 4]
-    assert metrics._kth_nn_radius(pts, 2).tolist() == [3, 2, 3, 6]
+    assert metrics.kth_nn_radius(pts, 1).tolist() == [1, 1, 2, 4]
+    assert metrics.kth_nn_radius(pts, 2).tolist() == [3, 2, 3, 6]
     fake = torch.tensor([[2.4], [11.5], [-1.5]])    # inside 3's ball (radius 2); 4.5 from 7 (radius 4); 1.5 from 0 (radius 1)
     precision, _ = metrics.precision_recall(pts, fake, k=1)
     assert precision == pytest.approx(1 / 3)
@@ -102,6 +102,10 @@ def test_the_manifold_radius_is_the_kth_nearest_other_point():
     real, fake = torch.randn(60, 4, generator=g), torch.randn(50, 4, generator=g) + 0.7
     default = metrics.precision_recall(real, fake)
     assert default == metrics.precision_recall(real, fake, k=3) != metrics.precision_recall(real, fake, k=4)
+    # a fixed reference's radii, computed once and passed in, give the same answer
+    assert metrics.precision_recall(real, fake, real_radii=metrics.kth_nn_radius(real, 3)) == default
+    with pytest.raises(ValueError, match="one radius per real point"):
+        metrics.precision_recall(real, fake, real_radii=metrics.kth_nn_radius(real[:10], 3))
 
 
 def test_the_classifier_score_of_confident_predictions_with_a_missing_digit():

@@ -15,6 +15,15 @@ def test_latency_times_every_render_and_every_look_inside_the_generator():
     assert by["find my digit (inversion, 8 starts x 120 steps)"] > by["one digit"]       # 960 generator passes vs 1
 
 
+def test_the_evaluator_bench_times_each_batch_size_in_both_dtypes_and_compares_their_features(fake_digits):
+    from gan.tools.bench_quality import evaluator_speed
+    rows = evaluator_speed((64, 200), n=400, data=fake_digits)
+    assert [(r["dtype"], r["batch"]) for r in rows] == [("float32", 64), ("float32", 200), ("bfloat16", 64),
+                                                          ("bfloat16", 200)]
+    assert all(r["images"] == 400 and r["images_per_sec"] > 0 for r in rows)
+    assert all(r["identical_to_first"] for r in rows)      # the batch size changes the speed, never the features
+
+
 def _scores(*ratios):
     """A stand-in for score_images: FID / floor of each check in turn (floor 1), ten modes."""
     seq = iter(ratios)
@@ -54,6 +63,7 @@ def test_every_quality_bench_command_runs_its_measurement_with_the_options_given
                        ("_stream_rate", "stream"), ("_slider", "slider")):
         monkeypatch.setattr(bq, attr, record(name))
     monkeypatch.setattr(bq, "latency", record("latency", rows=True))
+    monkeypatch.setattr(bq, "evaluator_speed", record("evaluator", rows=True))
 
     def ran(*argv):
         calls.clear()
@@ -69,4 +79,6 @@ def test_every_quality_bench_command_runs_its_measurement_with_the_options_given
         ("visitor", ("cgan", 5.0), {"ema": 0.99, "batch_size": 32})
     assert ran("ui") == ("ui", ("cgan", 600, 2), {}) and ran("stream", "--seconds", "3") == ("stream", ("cgan", 3.0, 2), {})
     assert ran("slider", "--repeats", "4") == ("slider", (4,), {})
+    assert ran("evaluator") == ("evaluator", ([256, 1000], 20000), {})
+    assert ran("evaluator", "--batches", "64", "--n", "500") == ("evaluator", ([64], 500), {})
     assert ran("latency", "--weights", "a.safetensors", "b.safetensors")[1] == ("a.safetensors", "cpu", 30)
