@@ -137,24 +137,28 @@ def explorer(url: str, stop: threading.Event, tally: Tally, max_requests: int, s
         client.close()
 
 
-def submit_and_wait(client, req: TrainRequest, poll: float, leave_after: float | None = None):
+def submit_and_wait(client, req: TrainRequest, poll: float, leave_after: float | None = None,
+                    stop: threading.Event | None = None):
     """Submit a /train job and wait for its end (or, with ``leave_after``, cancel it that many
-    seconds after it starts training, as a visitor closing the tab). Returns (job, the time its
-    status first said "running": out of Gradio's queue *and* holding one of the server's slots)."""
+    seconds after it starts training, as a visitor closing the tab; or, once ``stop`` is set, cancel
+    it if it is still waiting for a slot: the crowd goes home). Returns (job, the time its
+    status first said "running": out of Gradio's queue *and* holding one of the server's slots,
+    whether it was cancelled)."""
     job = client.submit(**api_call(req), api_name="/train")
     t_start = None
     while not job.done():
         outs = job.outputs()
         if t_start is None and outs and "- running" in str(outs[-1][0]):
             t_start = time.perf_counter()
-        if leave_after is not None and t_start is not None and time.perf_counter() - t_start >= leave_after:
+        if (leave_after is not None and t_start is not None and time.perf_counter() - t_start >= leave_after) or \
+                (stop is not None and stop.is_set() and t_start is None):
             try:
                 job.cancel()
             except Exception:  # noqa: BLE001 - the cancel request itself timed out (a busy server): the visitor
                 pass           # still leaves; the closed client's unread stream ends the run (Run.abandoned)
-            break
+            return job, t_start, True
         time.sleep(poll)
-    return job, t_start
+    return job, t_start, False
 
 
 def trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, seed: int, run_seconds: float,
@@ -164,8 +168,11 @@ def trainer(url: str, stop: threading.Event, tally: Tally, max_requests: int, se
         client = _client(url)                                 # a leaving visitor comes back as a new session
         try:
             t_submit = time.perf_counter()
-            job, t_start = submit_and_wait(client, args, poll=0.05, leave_after=run_seconds / 2 if leaves else None)
+            job, t_start, cancelled = submit_and_wait(client, args, poll=0.05,
+                                                      leave_after=run_seconds / 2 if leaves else None, stop=stop)
             t_end = time.perf_counter()
+            if cancelled and t_start is None:
+                continue                                      # still queued when the crowd went home: not a run
             if leaves:
                 with tally.lock:
                     tally.runs.append({"queue_wait_s": (t_start or t_end) - t_submit, "start": t_start or t_end,

@@ -137,7 +137,7 @@ def _stats(ms: list[float]) -> dict:
 
 def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_requests: int = 50_000,
              slots: int | None = None, run_seconds: float = 15, profile: str = "mixed", until=None,
-             max_seconds: float | None = None, clients: str = "page") -> dict:
+             max_seconds: float | None = None, clients: str = "page", sample_every: float = 2.0) -> dict:
     """The crowd for ``seconds``, and longer (up to ``max_seconds``) until ``until(tally)`` holds
     (say, so many renders answered and a visitor who left mid-run): a slow machine then takes
     longer to show the same traffic, instead of showing less of it."""
@@ -169,7 +169,7 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
             if proc.poll() is not None:
                 tally.errors.append("the server process died")
                 break
-            time.sleep(2)
+            time.sleep(sample_every)
         stop.set()
         for t in threads:
             t.join(timeout=run_seconds + 60)
@@ -271,7 +271,7 @@ def ui_overhead(preset: str = "cgan", steps: int = 600, repeats: int = 2, log=pr
             t0 = time.perf_counter()
             train(cfg, data=data)
             engine.append(time.perf_counter() - t0)
-            _, t_start = submit_and_wait(client, args, poll=0.01)
+            _, t_start, _ = submit_and_wait(client, args, poll=0.01)
             app.append(time.perf_counter() - (t_start or time.perf_counter()))
             log(f"engine alone {engine[-1]:.1f} s, through the app {app[-1]:.1f} s ({steps} steps)")
         client.close()

@@ -78,3 +78,43 @@ def test_a_bad_value_refused_without_its_name_or_accepted_is_an_error(monkeypatc
     crowd.explorer("http://x", _Now(), tally, max_requests=200, seed=1, profile="mixed", models=["cgan"])
     assert tally.bad_refused == 0 and len(tally.errors) >= 5
     assert all(e.startswith("render ") and "ValueError: something went wrong" in e for e in tally.errors)
+
+
+class _Job:
+    """A /train job that says ``statuses`` in turn (the last one for ever) and ends when cancelled."""
+
+    def __init__(self, statuses):
+        self.statuses, self.cancelled = list(statuses), False
+
+    def outputs(self):
+        if len(self.statuses) > 1:
+            self.statuses.pop(0)
+        return [(self.statuses[0],)]
+
+    def done(self):
+        return self.cancelled
+
+    def cancel(self):
+        self.cancelled = True
+
+
+@pytest.mark.parametrize("running", [False, True])
+def test_at_the_end_a_queued_visitor_goes_home_and_a_training_one_waits_for_the_run(running):
+    import threading
+
+    from gan.app.requests import TrainRequest
+    from gan.tools.crowd import submit_and_wait
+    job, stop = _Job(["queued", "Step 1 - running"] if running else ["queued"]), threading.Event()
+    stop.set()
+    client = type("C", (), {"submit": lambda self, **kw: job})()
+    waited = threading.Thread(target=lambda: out.append(submit_and_wait(client, TrainRequest(), poll=0.01, stop=stop)),
+                              daemon=True)
+    out: list = []
+    waited.start()
+    waited.join(1.0)
+    if running:                                     # its run goes on to its end (here: never)
+        assert waited.is_alive() and not job.cancelled
+        job.cancelled = True                        # (ends the test's stand-in)
+        waited.join(5)
+    else:
+        assert out == [(job, None, True)] and job.cancelled
