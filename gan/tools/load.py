@@ -145,6 +145,8 @@ def run_load(explorers: int = 20, trainers: int = 4, seconds: float = 120, max_r
         raise ValueError(f"--profile must be mixed or cgan50, got {profile!r}")
     if clients not in ("page", "api", "both"):
         raise ValueError(f"--clients must be page, api or both, got {clients!r}")
+    if not 0.1 <= sample_every <= 60:
+        raise ValueError(f"--sample-every must be in [0.1, 60] seconds, got {sample_every!r}")
     models = ModelLibrary().names()
     env = {"GAN_MAX_RUN_SECONDS": str(max(run_seconds, 1))}
     if slots is not None:
@@ -226,6 +228,7 @@ def add_parser(sub) -> None:
     p.add_argument("--clients", choices=("page", "api", "both"), default="page",
                    help="how explorers ask for renders: as the page does (queue-free), as gradio_client does "
                         "(the Space's 'Use via API', through the queue), or half each")
+    p.add_argument("--sample-every", type=float, default=2.0, help="seconds between the server's memory samples")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=_cmd)
 
@@ -237,7 +240,7 @@ def _cmd(args) -> None:
     if not 1 <= args.seconds <= 3600:
         raise ValueError("--seconds must be in [1, 3600]")
     r = run_load(args.explorers, args.trainers, args.seconds, args.max_requests, args.slots, args.run_seconds, args.profile,
-                 clients=args.clients)
+                 clients=args.clients, sample_every=args.sample_every)
     if args.json:
         print(json.dumps(r))
         return

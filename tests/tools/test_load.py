@@ -57,3 +57,11 @@ def test_every_profile_and_client_kind_is_taken_and_a_wrong_one_named(monkeypatc
         load.run_load(profile="cgan")
     with pytest.raises(ValueError, match="--clients must be page, api or both, got 'browser'"):
         load.run_load(clients="browser")
+    with pytest.raises(ValueError, match=r"--sample-every must be in \[0.1, 60\] seconds, got 0"):
+        load.run_load(sample_every=0)
+    from gan.commands import main
+    seen = []                                              # the command line's cadence reaches the run
+    monkeypatch.setattr(load, "run_load", lambda *a, **kw: seen.append(kw) or pytest.fail("stop here"))
+    with pytest.raises(pytest.fail.Exception):
+        main(["load", "--sample-every", "0.5"])
+    assert seen[0]["sample_every"] == 0.5
