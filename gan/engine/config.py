@@ -31,6 +31,8 @@ class TrainConfig:
     adversarial_d: str = "frozen"      # "trained": G's step also steps D, towards calling the fakes real (a Keras
                                        # adversarial model built without freezing D)
     gp_weight: float = 10.0            # gradient penalty weight (wgan-gp loss)
+    r1_gamma: float = 0.0              # R1: gamma/2 E||grad D(x)||^2 at real digits added to D's loss (Mescheder et al.
+                                       # 2018; any loss); 0 = off
     optimizer: str = "adam"            # adam | rmsprop
     lr_g: float = 2e-4                 # generator learning rate
     lr_d: float = 2e-4                 # discriminator learning rate

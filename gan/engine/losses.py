@@ -70,6 +70,13 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels=None
     return ((grad.flatten(1).float().norm(2, dim=1) - 1.0) ** 2).mean()
 
 
+def r1_penalty(real_logits: torch.Tensor, real_input: torch.Tensor) -> torch.Tensor:
+    """Mescheder et al. 2018: E[||grad D(x)||^2] at the real digits ``real_input`` (which must
+    require grad) that gave ``real_logits``; D's loss adds gamma/2 of it."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_input, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 @dataclass(frozen=True)
 class Loss:
     """One GAN objective: D's loss, G's loss, an optional penalty on D (weighted by the run's

@@ -154,6 +154,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("adversarial_d", "choice", ADVERSARIAL_D, "D in G's step", None,
            "trained: G's step also steps D towards calling the fakes real (Keras' adversarial model without D frozen)"),
     Option("gp_weight", "float", (0.0, 1000.0), "Gradient penalty weight", None),
+    Option("r1_gamma", "float", (0.0, 1000.0), "R1 penalty", None,
+           "gamma of the R1 penalty, gamma/2 E||grad D(x)||^2 at real digits, added to D's loss (0 = off)"),
     Option("clip_grad", "float", (0.0, 1e6), "Gradient clipping", None, "clip gradients by value (0 = off)"),
 )
 OPTION = {o.name: o for o in OPTIONS}

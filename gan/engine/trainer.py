@@ -23,7 +23,7 @@ from gan.engine.data import Digits
 from gan.engine.device import cpu_has_native_bf16, resolve_device
 from gan.engine.distributed import SINGLE, World, convert_sync_bn, sum_across, wrap
 from gan.engine.fused_step import FusedStep
-from gan.engine.losses import get_loss
+from gan.engine.losses import get_loss, r1_penalty
 from gan.engine.optim import grad_norm, make_optimizer, set_lr
 from gan.engine.options import OPTION
 from gan.engine.pixels import from_pixels, to_pixels
@@ -206,11 +206,16 @@ class Trainer:
                 fake = self.G_fwd(z, y)                                 # (B, 1, 28, 28)
                 self.G.train(mode)
         with self._autocast():
-            out_real = self.D_fwd(self.noisy(real, gen), y)             # (B,) logits
+            real_in = self.noisy(real, gen)
+            if cfg.r1_gamma > 0:
+                real_in = real_in.detach().requires_grad_(True)         # R1 differentiates D at these
+            out_real = self.D_fwd(real_in, y)                           # (B,) logits
             out_fake = self.D_fwd(self.noisy(fake.detach(), gen), y)
             loss = self.loss.d_loss(out_real, out_fake, 1.0 - cfg.label_smoothing)
             if self.loss.penalty is not None and cfg.gp_weight > 0:
                 loss = loss + cfg.gp_weight * self.loss.penalty(self.D_fwd, real, fake.detach().float(), y, gen)
+            if cfg.r1_gamma > 0:
+                loss = loss + cfg.r1_gamma / 2 * r1_penalty(out_real, real_in)
         self.opt_d.zero_grad(set_to_none=not self.use_graph)   # a captured graph writes into the same tensors
         d_params = list(self.D.parameters())
         loss.backward(inputs=d_params)

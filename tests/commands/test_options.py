@@ -7,7 +7,8 @@ from gan.engine.options import OPTIONS
 CLI_OPTIONS = [   # every training option the CLI offers, a value unlike any preset's, and its config field
     ("--loss", "hinge", "loss", "hinge"), ("--label-smoothing", "0.17", "label_smoothing", 0.17),
     ("--d-steps", "3", "d_steps", 3), ("--d-pretrain-steps", "7", "d_pretrain_steps", 7),
-    ("--gp-weight", "3.5", "gp_weight", 3.5), ("--optimizer", "rmsprop", "optimizer", "rmsprop"),
+    ("--gp-weight", "3.5", "gp_weight", 3.5), ("--r1-gamma", "2.5", "r1_gamma", 2.5),
+    ("--optimizer", "rmsprop", "optimizer", "rmsprop"),
     ("--lr-g", "0.0123", "lr_g", 0.0123), ("--lr-d", "0.0456", "lr_d", 0.0456),
     ("--betas", "0.1,0.2", "betas", (0.1, 0.2)), ("--clip-grad", "0.7", "clip_grad", 0.7),
     ("--batch-size", "24", "batch_size", 24), ("--ema", "0.97", "ema", 0.97), ("--digits", "3,5", "digits", (3, 5)),

@@ -114,3 +114,15 @@ def test_gradient_penalty_interpolates_each_sample_with_its_own_weight():
     got = losses.gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(3))
     assert got.item() == pytest.approx(expected.item(), rel=1e-5)
     assert len(set(alpha.flatten().tolist())) == 6               # (the draws do differ per sample)
+
+
+def test_r1_penalty_of_a_linear_and_of_a_quadratic_d():
+    w = torch.randn(1, 1, 28, 28)
+    x = torch.randn(6, 1, 28, 28, requires_grad=True)
+    linear = (x * w).flatten(1).sum(1)                  # grad = w at every digit
+    assert losses.r1_penalty(linear, x).item() == pytest.approx(w.pow(2).sum().item(), rel=1e-5)
+    quadratic = 0.5 * x.pow(2).flatten(1).sum(1)        # grad = x: the mean squared norm of the digits
+    assert losses.r1_penalty(quadratic, x).item() == pytest.approx(x.detach().pow(2).flatten(1).sum(1).mean().item(),
+                                                                   rel=1e-5)
+    (g,) = torch.autograd.grad(losses.r1_penalty(0.5 * x.pow(2).flatten(1).sum(1), x), x)   # a loss D can descend
+    assert torch.allclose(g, 2 * x.detach() / len(x), rtol=1e-5)

@@ -161,3 +161,15 @@ def test_a_generator_held_in_eval_mode_stays_there_through_ds_steps(fake_digits,
     trainer.d_step()
     assert not trainer.G.training
     assert all(torch.equal(v, trainer.G.state_dict()[k]) for k, v in stats.items())
+
+
+def test_r1_adds_gamma_half_of_ds_squared_gradient_at_the_real_digits_to_ds_loss(fake_digits):
+    from gan.engine.losses import r1_penalty
+    plain, r1, twin = (Trainer(tiny_config("dcgan", r1_gamma=g, amp=False), fake_digits) for g in (0.0, 4.0, 4.0))
+    real, _ = twin.next_batch()                                   # the batch r1's first step draws
+    x = real.detach().requires_grad_(True)
+    want = 4.0 / 2 * r1_penalty(twin.D(x, None), x).item()     # at the first step's D, before it moves
+    plain.train_step()
+    r1.train_step()
+    assert want > 0 and r1.read_stats()["d_loss"] - plain.read_stats()["d_loss"] == pytest.approx(want, rel=1e-4)
+    assert r1.plain_step                                           # a penalty, not another step style
