@@ -70,10 +70,10 @@ def test_the_apps_warm_up_is_background_work_that_the_exit_stops_between_models(
         def names(self):
             return ["a", "b", "c"]
 
-        def get(self, name):
+        def get(self, name):                     # a model's load, which the exit comes during
             loading.set()
             loaded.append(name)
-            threading.Event().wait(0.5)          # a model's load and its slider directions
+            play._stop_warming.wait(30)
 
     monkeypatch.setattr(library, "reference", lambda: loaded.append("reference"))
     monkeypatch.setattr(handlers, "limit_malloc_arenas", lambda: None)
