@@ -84,14 +84,18 @@ def _changes_text(changes: dict) -> str:
     return ", ".join(f"{k} {json.dumps(v) if isinstance(v, (dict, list)) else v}" for k, v in changes.items()) or "none (faithful)"
 
 
+def _step_text(step: int) -> str:
+    """A check's step in the curve column: 300, 1k, 1.2k, 12k, 12.5k."""
+    return str(step) if step < 1000 else f"{step / 1000:g}k"
+
+
 def trials_table(trials: dict[tuple[str, str], list[dict]]) -> str:
     """Markdown: one line per trial with its curve (FID / floor at each check), best, modes and verdict."""
     lines = ["| preset | trial | changes from the faithful recipe | steps | CPU h | FID / floor at each check (step: value) "
              "| best | modes (last) | rarest digit (last) | goal |", "|---" * 10 + "|"]
     for (preset, name), rows in trials.items():
         last, best = rows[-1], min(rows, key=lambda r: r["fid_ratio"])
-        curve = ", ".join(f"{r['step'] // 1000 if r['step'] >= 1000 else r['step']}{'k' if r['step'] >= 1000 else ''}: "
-                          f"{r['fid_ratio']:.0f}" for r in rows)
+        curve = ", ".join(f"{_step_text(r['step'])}: {r['fid_ratio']:.0f}" for r in rows)
         rare = min(range(10), key=lambda d: last["class_hist"][d])
         short = goal_shortfalls(get_preset(preset).goal, last)
         lines.append(f"| `{preset}` | {name} | {_changes_text(last['changes'])} | {last['step']} | {last['cpu_hours']:.2f} "

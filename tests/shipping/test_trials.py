@@ -97,6 +97,11 @@ def test_the_table_has_a_line_per_trial_with_its_curve_best_rarest_digit_and_goa
     assert 'loss lsgan, model {"x": [1]}' in lines[4] and "| 2 | 2: 0.0% | short |" in lines[4]
 
 
+def test_the_curve_names_each_checks_step_exactly():
+    rows = [dict(r, step=s) for r, s in zip(_rows("keras-dcgan", "b64", [186.0, 132.0, 117.0, 90.0]), (300, 1000, 1200, 12500))]
+    assert "| 300: 186, 1k: 132, 1.2k: 117, 12.5k: 90 |" in trials_table({("keras-dcgan", "b64"): rows})
+
+
 def test_the_charts_are_one_per_preset(tmp_path):
     trials = {("vanilla", "a"): _rows("vanilla", "a", [40.0, 12.0]), ("vanilla", "b"): _rows("vanilla", "b", [30.0, 9.0]),
               ("dcgan", "a"): _rows("dcgan", "a", [80.0, 60.0])}
