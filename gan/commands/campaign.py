@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--slice-minutes", type=float, default=15.0, help="training per turn before a check (default 15)")
     p.add_argument("--turns", type=int, help="stop after this many turns (default: until every goal is met)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: every core)")
+    p.add_argument("--patience", type=int, default=4,
+                   help="checks (and at least half a CPU hour) a run may go past its best before it counts as "
+                        "stalled and gets no more turns until its recipe changes (default 4; 0: never)")
     p.add_argument("--no-install", action="store_true", help="measure and keep the best files, never touch weights/")
     p.add_argument("--data", help="directory with the MNIST IDX files")
     p.add_argument("--status", action="store_true", help="print where each target stands and draw the curves")
@@ -44,10 +47,12 @@ def run(args) -> None:
         if unknown:
             raise ValueError(f"unknown target(s) {unknown}; choose from {','.join(t.name for t in targets)}")
         targets = [t for t in targets if t.name in names]
+    if args.patience < 0:
+        raise ValueError(f"--patience must be 0 (never) or more checks, got {args.patience}")
     if not 0.05 <= args.slice_minutes <= 600:
         raise ValueError(f"--slice-minutes must be in [0.05, 600], got {args.slice_minutes}")
     if args.status:
-        c = Campaign(args.dir, args.weights, None, targets, log=print)
+        c = Campaign(args.dir, args.weights, None, targets, log=print, patience=(args.patience, 0.5))
         print(format_status(c.status_rows()))
         png = Path(args.weights) / "campaign.png"
         draw_curves(c.state, {t.name: t.goal.get("fid_ratio") for t in targets}, png)
@@ -62,7 +67,7 @@ def run(args) -> None:
         signal.signal(sig, lambda *_: stop.append(True))
     try:
         c = Campaign(args.dir, args.weights, load_mnist("train", args.data), targets, args.slice_minutes * 60,
-                     install=not args.no_install, log=lambda s: print(s, flush=True))
+                     install=not args.no_install, log=lambda s: print(s, flush=True), patience=(args.patience, 0.5))
         c.run(abort=lambda: bool(stop), max_turns=args.turns)
     finally:
         lock.unlink(missing_ok=True)

@@ -93,16 +93,42 @@ def eta_hours(history: list[dict], goal_ratio: float | None, points: int = 5) ->
     return max(0.0, (math.log(goal_ratio) - now) / slope)
 
 
+def _score(row: dict) -> float:
+    """Lower is better: FID / floor, or for single-digit models minus the share of the digit."""
+    return -row["digit_share"] if "digit_share" in row else row["fid_ratio"]
+
+
+def current_run(history: list[dict]) -> list[dict]:
+    """The checks since the target last started again from scratch (its step went down)."""
+    start = max((i for i in range(1, len(history)) if history[i]["step"] < history[i - 1]["step"]), default=0)
+    return history[start:]
+
+
+def stalled(history: list[dict], checks: int = 4, cpu_hours: float = 0.5) -> dict | None:
+    """The current run's best check when the run has gone ``checks`` checks and ``cpu_hours`` CPU
+    hours past it without beating it (a run past its best: vanilla drifted from 10x floor to 27x over
+    150,000 steps), else None. More turns of that recipe only burn CPU; it needs a new recipe."""
+    run = current_run(history)
+    if checks <= 0 or not run:
+        return None
+    i = min(range(len(run)), key=lambda k: (_score(run[k]), k))
+    after = run[i + 1:]
+    if len(after) >= checks and after[-1]["cpu_hours"] - run[i]["cpu_hours"] >= cpu_hours:
+        return run[i]
+    return None
+
+
 class Campaign:
     def __init__(self, root: str | Path, weights_dir: str | Path, data, targets: list[Target] | None = None,
                  slice_seconds: float = 900.0, slice_steps: int | None = None, evaluate: Callable | None = None,
                  install: bool = True, log: Callable[[str], None] = print, probe_steps: int = 400,
-                 batchnorm: bool = True):
+                 batchnorm: bool = True, patience: tuple[int, float] = (4, 0.5)):
         self.root, self.weights = Path(root).expanduser(), Path(weights_dir)
         self.data, self.targets = data, targets if targets is not None else default_targets()
         self.slice_seconds, self.slice_steps = slice_seconds, slice_steps     # a turn's length: seconds, or steps if set
         self.install, self.log, self.probe_steps = install, log, probe_steps
         self.batchnorm = batchnorm                                             # try re-estimated statistics on a new best
+        self.patience = patience                   # (checks, CPU hours) past a run's best before it counts as stalled
         self.evaluate = evaluate or _evaluate_10k
         self.root.mkdir(parents=True, exist_ok=True)
         self.state = self._read_state()
@@ -128,9 +154,21 @@ class Campaign:
         m = best if best and (shipped is None or better(best, shipped)) else shipped
         return goal_shortfalls(t.goal, m) if m else ["not measured"]
 
+    def recipe_key(self, t: Target) -> str:
+        """``t``'s weights recipe as text, to tell whether it changed since the last check."""
+        return json.dumps(recipe_of(t.config(self.root / t.name, 1.0)), sort_keys=True, default=str)
+
+    def stalled(self, t: Target) -> dict | None:
+        """The best check of ``t``'s current run if the run has stopped improving (see ``stalled``)
+        and its recipe is still the one that stalled (a new recipe starts again, so it gets turns)."""
+        e = self.entry(t)
+        if e.get("recipe") not in (None, self.recipe_key(t)):
+            return None
+        return stalled(e["history"], *self.patience)
+
     def pick(self) -> Target | None:
-        """The target short of its goal with the fewest turns so far (priority order on a tie)."""
-        short = [t for t in self.targets if self.shortfalls(t)]
+        """The target short of its goal and not stalled with the fewest turns so far (priority order on a tie)."""
+        short = [t for t in self.targets if self.shortfalls(t) and not self.stalled(t)]
         return min(short, key=lambda t: self.entry(t)["turns"]) if short else None
 
     # --------------------------------------------------------------- training
@@ -184,6 +222,7 @@ class Campaign:
                "modes": metrics["modes"]} | {k: metrics[k] for k in ("digit_share", "cgan_accuracy",
                                                                      "classifier_score") if k in metrics}
         e["history"].append(row)
+        e["recipe"] = self.recipe_key(t)
         short = goal_shortfalls(t.goal, metrics)
         words = f"{t.name} step {trainer.step}: FID {metrics['fid_ratio']:.1f}x floor, {metrics['modes']} modes"
         if e["best"] is None or better(metrics, e["best"]):
@@ -216,7 +255,9 @@ class Campaign:
         while (max_turns is None or turns < max_turns) and not (abort and abort()):
             t = self.pick()
             if t is None:
-                self.log("every target is at its goal")
+                stuck = [t.name for t in self.targets if self.shortfalls(t)]
+                self.log(f"stopping: {', '.join(stuck)} stalled short of the goal (change their weights recipes)"
+                         if stuck else "every target is at its goal")
                 break
             length = f"{self.slice_steps} steps" if self.slice_steps else f"{self.slice_seconds:.0f} s"
             self.log(f"turn {turns + 1}: {t.name} for {length}")
@@ -235,7 +276,8 @@ class Campaign:
                          "shipped_fid_ratio": (shipped or {}).get("fid_ratio"),
                          "goal": ", ".join(f"{k} {v:g}" for k, v in t.goal.items()),
                          "short": self.shortfalls(t),
-                         "eta_cpu_hours": eta_hours(e["history"], t.goal.get("fid_ratio"))})
+                         "eta_cpu_hours": eta_hours(current_run(e["history"]), t.goal.get("fid_ratio")),
+                         "stalled": self.stalled(t)})
         return rows
 
 
@@ -245,15 +287,23 @@ def _evaluate_10k(path: Path) -> dict:
     return metrics_entry(evaluate(model, n=10000), model.meta)
 
 
+def _outlook(row: dict) -> str:
+    best = row.get("stalled")
+    if best:
+        score = f"{best['digit_share']:.1%} of its digit" if "digit_share" in best else f"{best['fid_ratio']:.1f}x"
+        return (f"STALLED: no better than {score} (step {best['step']}) since; "
+                "skipped until its weights recipe changes")
+    eta = row["eta_cpu_hours"]
+    return f"ETA {eta:.1f} CPU h" if eta is not None else "ETA unknown (no falling trend yet)"
+
+
 def format_status(rows: list[dict]) -> str:
     head = f"{'target':13s} {'steps':>8s} {'CPU h':>6s} {'best FID/floor':>14s} {'modes':>5s} {'shipped':>8s}  goal / ETA"
     lines = [head]
     for r in rows:
         fid = f"{r['best_fid_ratio']:.1f}x" if r["best_fid_ratio"] is not None else "-"
         ship = f"{r['shipped_fid_ratio']:.1f}x" if r["shipped_fid_ratio"] is not None else "-"
-        eta = ("at goal" if not r["short"] else
-               f"short ({'; '.join(r['short'])}), ETA " +
-               (f"{r['eta_cpu_hours']:.1f} CPU h" if r["eta_cpu_hours"] is not None else "unknown (no falling trend yet)"))
+        eta = ("at goal" if not r["short"] else f"short ({'; '.join(r['short'])}), " + _outlook(r))
         lines.append(f"{r['target']:13s} {r['steps']:>8d} {r['cpu_hours']:>6.2f} {fid:>14s} {str(r['modes'] or '-'):>5s} "
                      f"{ship:>8s}  {r['goal']}: {eta}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import torch
 
 from gan.engine.checkpoint import read_tensors
 from gan.models.registry import get_preset, preset_names
-from gan.shipping.campaign import Campaign, Target, default_targets, eta_hours, format_status
+from gan.shipping.campaign import Campaign, Target, current_run, default_targets, eta_hours, format_status, stalled
 from tests.helpers import ROOT, TINY
 
 
@@ -127,6 +127,46 @@ def test_eta_follows_a_log_linear_trend_and_refuses_a_flat_one():
     assert eta_hours(falling, 1000) == 0.0
     assert eta_hours([{"cpu_hours": h, "fid_ratio": 50 + h} for h in range(4)], 7) is None
     assert eta_hours(falling[:2], 7) is None
+
+
+def rows(*pairs, start=0):
+    """History rows (FID / floor, CPU hours), one check a step apart."""
+    return [{"step": start + i + 1, "cpu_hours": h, "fid_ratio": r, "modes": 10} for i, (r, h) in enumerate(pairs)]
+
+
+def test_a_run_counts_as_stalled_only_when_it_is_checks_and_cpu_hours_past_its_best():
+    falling = rows((40, 0.1), (30, 0.3), (20, 0.5), (15, 0.7), (12, 0.9))
+    assert stalled(falling) is None
+    past = rows((40, 0.1), (10, 0.3), (11, 0.5), (12, 0.6), (14, 0.7), (13, 0.8))
+    assert stalled(past) == past[1]                                   # 4 checks and 0.5 CPU h after its best
+    assert stalled(past[:-1]) is None                                 # 3 checks: not yet
+    assert stalled(past, cpu_hours=0.6) is None                       # 4 checks, but 0.5 CPU h < 0.6
+    assert stalled(past, checks=0) is None                            # patience 0: never
+    tie = rows((10, 0.1), (10, 0.3), (10, 0.5), (10, 0.7), (10, 0.9))
+    assert stalled(tie) == tie[0]                                     # equal is not better
+    digit = [r | {"digit_share": s} for r, s in zip(past, (0.5, 0.96, 0.9, 0.9, 0.9, 0.95))]
+    assert stalled(digit) == digit[1]                                 # single digit: the share decides
+    again = past + rows((300, 1.0), start=0)                          # started again from scratch: step 1
+    assert current_run(again) == again[-1:] and stalled(again) is None
+
+
+def test_a_stalled_target_gets_no_turns_and_the_campaign_stops_when_only_stalled_ones_are_left(tmp_path, fake_digits):
+    logs = []
+    targets = [tiny_target(), Target("vanilla-b", "vanilla", tiny_target().overrides, ship=False)]
+    c = campaign(tmp_path, fake_digits, scores(*[20.0] * 7), targets=targets, install=False, patience=(2, 0.0))
+    c.log = logs.append
+    order = []
+    real_turn = c.turn
+    c.turn = lambda t, abort=None: (order.append(t.name), real_turn(t, abort))[1]
+    assert c.run(max_turns=50) == 6                                   # 3 checks each: the first, then 2 no better
+    assert order == ["vanilla", "vanilla-b"] * 3
+    assert logs[-1] == "stopping: vanilla, vanilla-b stalled short of the goal (change their weights recipes)"
+    assert "STALLED: no better than 20.0x (step 10) since" in format_status(c.status_rows())
+    moved = Target("vanilla", "vanilla", tiny_target().overrides | {"ema": 0.99})     # a new recipe: turns again
+    again = campaign(tmp_path, fake_digits, scores(19.0), targets=[moved, targets[1]], install=False,
+                     patience=(2, 0.0))
+    assert again.pick() is moved and again.run(max_turns=1) == 1
+    assert again.entry(moved)["step"] == 10 and again.stalled(moved) is None
 
 
 def test_status_names_every_target_and_its_shortfall(tmp_path, fake_digits):
@@ -245,6 +285,7 @@ def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_instal
     (["--targets", "vanilla,stylegan9"], "unknown target(s) ['stylegan9']; choose from cs231n,"),
     (["--slice-minutes", "0.04"], "--slice-minutes must be in [0.05, 600], got 0.04"),
     (["--slice-minutes", "601"], "--slice-minutes must be in [0.05, 600], got 601"),
+    (["--patience", "-1"], "--patience must be 0 (never) or more checks, got -1"),
 ])
 def test_the_cli_refuses_an_unknown_target_or_a_turn_length_out_of_range(argv, words, tmp_path, capsys):
     from gan.commands import main
