@@ -289,7 +289,7 @@ def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_instal
 ])
 def test_the_cli_refuses_an_unknown_target_or_a_turn_length_out_of_range(argv, words, tmp_path, capsys):
     from gan.commands import main
-    assert main(["campaign", "--dir", str(tmp_path / "camp"), "--status", *argv]) == 2
+    assert main(["campaign", "--dir", str(tmp_path / "camp"), "--weights", str(tmp_path / "w"), "--status", *argv]) == 2
     assert words in capsys.readouterr().err
     assert not (tmp_path / "camp").exists()
 
