@@ -193,7 +193,7 @@ def train(cfg: TrainConfig | None = None, progress: Callable[[Progress], None] |
         timed = cfg.sample_seconds > 0 and not world.active and time.perf_counter() - last_grid_t >= cfg.sample_seconds
         if since_log < cfg.log_every and not (early or timed) or trainer.step == history[-1].step:
             continue
-        since_log = 0
+        since_log = trainer.step % cfg.log_every    # the next regular report on a multiple, after an early or timed one
         p = report(samples=early or timed or trainer.step % cfg.sample_every < cfg.log_every)
         if not (all(math.isfinite(v) for v in p.stats.values() if v is not None) and trainer.weights_finite()):
             trainer.restore(snapshot)

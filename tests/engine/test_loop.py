@@ -31,9 +31,10 @@ def test_progress_reports_everything(fake_digits):
     seen = []
     cfg = tiny_config("dcgan", steps=36, log_every=8, sample_every=16)
     result = train(cfg, progress=seen.append, data=fake_digits)
-    # the starting picture, early pictures at 1, 2, 5, 10, 20 steps, then every log_every steps
-    assert [p.step for p in seen] == [0, 1, 2, 5, 10, 18, 20, 28, 36, 36]
-    assert [p.samples is not None for p in seen] == [True] * 7 + [False, True, True]   # 18, 36: step % 16 < 8
+    # the starting picture, early pictures at 1, 2, 5, 10, 20 steps, then on every multiple of log_every (an early
+    # report does not shift the cadence), and the last one
+    assert [p.step for p in seen] == [0, 1, 2, 5, 8, 10, 16, 20, 24, 32, 36]
+    assert [p.samples is not None for p in seen] == [True] * 4 + [False] + [True] * 3 + [False, True, True]   # step % 16 < 8
     assert seen[0].stats == {} and seen[0].images_per_sec == 0
     seen = seen[1:]
     assert seen[-1].status == "finished" and result.status == "finished"
