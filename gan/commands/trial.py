@@ -2,6 +2,8 @@
 named changes of it given as the usual training flags, trained from scratch for a reduced length on
 this CPU and scored every ``--check-every`` steps; every check goes into ``weights/trials.jsonl``.
 ``--table`` rewrites the model card's trials table and the charts in ``weights/trials/`` from that log.
+A trial saves its state at every check (``--dir``); run again under the same name, with the same or a
+larger ``--steps``, it goes on from its last check.
 
     setsid python -m gan trial --preset dcgan --name ema --ema 0.999 --steps 4000 --check-every 1000
     python -m gan trial --table
@@ -9,6 +11,7 @@ this CPU and scored every ``--check-every`` steps; every check goes into ``weigh
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -18,6 +21,7 @@ from gan.commands.options import add_train_options
 from gan.engine.checkpoint import atomic_write_bytes
 from gan.engine.data import load_mnist
 from gan.engine.options import OPTIONS
+from gan.evaluation.disk_cache import cache_dir
 from gan.paths import WEIGHTS_DIR
 from gan.shipping.card import between_markers
 from gan.shipping.trials import TRIALS_END, TRIALS_START, draw_trials, read_trials, run_trial, trials_table
@@ -35,6 +39,8 @@ def add_parser(sub) -> None:
     p.add_argument("--data", help="directory with the MNIST IDX files")
     p.add_argument("--nice", type=int, default=10, help="run at this niceness, and its session's scheduling group too "
                    "when started with setsid (default 10: above the campaign's 19, below your work)")
+    p.add_argument("--dir", default=str(cache_dir() / "trials"),
+                   help="each trial's checkpoint, <dir>/<preset>/<name>/, to go on from (default: %(default)s)")
     p.add_argument("--table", action="store_true", help="rewrite the card's trials table and charts from the log")
     p.add_argument("--card", default=str(WEIGHTS_DIR / "README.md"), help="the model card the table goes into")
     add_train_options(p)
@@ -65,6 +71,8 @@ def run(args) -> None:
         return
     if not args.preset or not args.name:
         raise ValueError("a trial needs --preset and --name (or --table to write the table)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}", args.name):
+        raise ValueError(f"--name must be 1-40 letters, digits, '.', '_' or '-' (it names a folder), got {args.name!r}")
     for name, value, lo in (("--steps", args.steps, 1), ("--check-every", args.check_every, 1), ("--samples", args.samples, 500)):
         if value < lo:
             raise ValueError(f"{name} must be at least {lo}, got {value}")
@@ -74,6 +82,7 @@ def run(args) -> None:
     torch.set_num_threads(max(1, args.threads))
     data = load_mnist("train", args.data)
     rows = run_trial(args.name, args.preset, changes_from_args(args), args.steps, args.check_every, data, log,
-                     samples=args.samples, seed=args.seed or 0)
+                     samples=args.samples, seed=args.seed or 0,
+                     checkpoint=Path(args.dir).expanduser() / args.preset / args.name / "checkpoint.safetensors")
     if rows:
         print(f"{args.name}: best FID {min(r['fid_ratio'] for r in rows):.1f}x floor; logged in {log}")

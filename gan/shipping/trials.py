@@ -5,7 +5,9 @@ CPU-hours before the campaign spends its days on one.
 A trial appends one JSON line per check to a log (``weights/trials.jsonl``): its name, preset, the
 changes from the faithful recipe, the generator step, the CPU hours of training so far (scoring not
 counted), FID / floor, modes, the class histogram and the classifier score. An interrupted trial
-keeps its checks. ``trials_table`` turns the log into the card's table; ``draw_trials`` into one
+keeps its checks; given a checkpoint file it also saves its state at every check, and the same
+trial run again (with the same or a larger ``steps``) goes on from its last check, exactly as one
+straight run would. ``trials_table`` turns the log into the card's table; ``draw_trials`` into one
 FID-vs-CPU-hours chart per preset.
 """
 from __future__ import annotations
@@ -16,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from gan.engine.checkpoint import atomic_write_bytes, read_tensors
 from gan.engine.config import TrainConfig
-from gan.engine.loop import train
+from gan.engine.loop import recipe_of, resume_trainer, train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import QualityHook, evaluate
 from gan.models.registry import get_preset, goal_shortfalls
@@ -34,13 +37,37 @@ def trial_config(preset: str, changes: dict, steps: int, seed: int = 0, check_ev
         "log_every": math.gcd(check_every, 100), "sample_every": 10**9}))
 
 
+def start_trial(cfg: TrainConfig, data, checkpoint: Path | None, name: str) -> tuple[Trainer, float]:
+    """A new Trainer, or the one ``checkpoint`` holds (with the CPU hours it had trained) when the
+    trial ran before; a checkpoint of another recipe under the same name is refused."""
+    if checkpoint is None or not checkpoint.is_file():
+        return Trainer(cfg, data), 0.0
+    saved = TrainConfig.from_dict(read_tensors(checkpoint)[1]["config"])
+    if recipe_of(saved) != recipe_of(cfg):
+        changed = sorted(k for k, v in recipe_of(cfg).items() if recipe_of(saved).get(k) != v)
+        raise ValueError(f"trial {name!r} ran before with another recipe ({', '.join(changed)} differ; its checkpoint: "
+                         f"{checkpoint}); give this one another --name")
+    hours = json.loads(_hours_file(checkpoint).read_text())["cpu_hours"] if _hours_file(checkpoint).is_file() else 0.0
+    return resume_trainer(cfg, checkpoint, data), hours
+
+
+def _hours_file(checkpoint: Path) -> Path:
+    return checkpoint.with_name("cpu_hours.json")
+
+
 def run_trial(name: str, preset: str, changes: dict, steps: int, check_every: int, data, log_path: Path,
               samples: int = 5000, seed: int = 0, score: Callable | None = None, say: Callable[[str], None] = print,
-              abort: Callable[[], bool] | None = None) -> list[dict]:
-    """Train one trial from scratch, scoring every ``check_every`` steps and at the end; returns its rows."""
-    trainer = Trainer(trial_config(preset, changes, steps, seed, check_every), data)
+              abort: Callable[[], bool] | None = None, checkpoint: Path | None = None) -> list[dict]:
+    """Train one trial, scoring every ``check_every`` steps and at the end; returns the rows it adds.
+    With ``checkpoint``, it saves there at every check and goes on from there when run again."""
+    trainer, hours_before = start_trial(trial_config(preset, changes, steps, seed, check_every), data, checkpoint, name)
+    if trainer.step >= steps:
+        say(f"{name} ({preset}) is already at step {trainer.step}; ask for more --steps to go on")
+        return []
+    if trainer.step:
+        say(f"{name} ({preset}): going on from step {trainer.step} ({hours_before:.3f} CPU h)")
     score = score or (lambda model: evaluate(model, n=samples, pr=False))
-    scoring, start, rows = [0.0], time.process_time(), []
+    scoring, start, rows = [0.0], time.process_time() - hours_before * 3600, []
 
     def timed(model):
         t0 = time.process_time()
@@ -59,6 +86,10 @@ def run_trial(name: str, preset: str, changes: dict, steps: int, check_every: in
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "a") as f:
             f.write(json.dumps(row) + "\n")
+        if checkpoint is not None:
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            trainer.save(checkpoint)
+            atomic_write_bytes(_hours_file(checkpoint), json.dumps({"cpu_hours": row["cpu_hours"]}).encode())
         say(f"{name} ({preset}) step {row['step']}: FID {row['fid_ratio']:.1f}x floor, {row['modes']} modes, "
             f"{row['cpu_hours']:.3f} CPU h")
 

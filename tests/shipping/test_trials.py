@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+import torch
 from PIL import Image
 
 from gan.shipping.trials import TRIALS_END, TRIALS_START, draw_trials, read_trials, run_trial, trials_table
@@ -56,6 +57,44 @@ def test_an_aborted_trial_keeps_its_checks_and_skips_the_final_one(tmp_path, fak
                      score=stand_in(9.0, 8.0, 7.0), abort=abort)
     assert [r["step"] for r in rows] == [2, 4]                       # no check where the abort stopped it
     assert len(log.read_text().splitlines()) == 2
+
+
+def test_a_trial_run_again_goes_on_from_its_last_check_exactly_as_one_straight_run(tmp_path, fake_digits):
+    from gan.engine.checkpoint import read_tensors
+    ckpt, log, said = tmp_path / "a" / "checkpoint.safetensors", tmp_path / "l.jsonl", []
+    first = run_trial("t", "vanilla", tiny(ema=0.9), steps=4, check_every=2, data=fake_digits, log_path=log,
+                      score=stand_in(9.0, 8.0), checkpoint=ckpt)
+    more = run_trial("t", "vanilla", tiny(ema=0.9), steps=8, check_every=2, data=fake_digits, log_path=log,
+                     score=stand_in(7.0, 6.0), checkpoint=ckpt, say=said.append)
+    assert [r["step"] for r in first + more] == [2, 4, 6, 8] and said[0].startswith("t (vanilla): going on from step 4")
+    assert more[0]["cpu_hours"] >= first[-1]["cpu_hours"] > 0          # the hours add up across the runs
+    assert [json.loads(line)["step"] for line in log.read_text().splitlines()] == [2, 4, 6, 8]
+    straight = tmp_path / "b" / "checkpoint.safetensors"
+    run_trial("t", "vanilla", tiny(ema=0.9), steps=8, check_every=2, data=fake_digits, log_path=tmp_path / "m.jsonl",
+              score=stand_in(1.0, 1.0, 1.0, 1.0), checkpoint=straight)
+    ours, theirs = read_tensors(ckpt)[0], read_tensors(straight)[0]
+    assert ours.keys() == theirs.keys() and all(torch.equal(ours[k], theirs[k]) for k in ours)
+    assert run_trial("t", "vanilla", tiny(ema=0.9), steps=8, check_every=2, data=fake_digits, log_path=log,
+                     score=stand_in(), checkpoint=ckpt, say=said.append) == []
+    assert said[-1] == "t (vanilla) is already at step 8; ask for more --steps to go on"
+
+
+def test_a_killed_trial_goes_on_from_its_last_check(tmp_path, fake_digits):
+    ckpt, asked = tmp_path / "checkpoint.safetensors", []
+    run_trial("t", "vanilla", tiny(), steps=50, check_every=2, data=fake_digits, log_path=tmp_path / "l.jsonl",
+              score=stand_in(9.0, 8.0), checkpoint=ckpt, abort=lambda: bool(asked.append(1)) or len(asked) > 5)
+    rows = run_trial("t", "vanilla", tiny(), steps=6, check_every=2, data=fake_digits, log_path=tmp_path / "l.jsonl",
+                     score=stand_in(7.0), checkpoint=ckpt)
+    assert [r["step"] for r in rows] == [6]                          # from step 4, the last check, not step 5
+
+
+def test_the_same_trial_name_with_another_recipe_is_refused(tmp_path, fake_digits):
+    ckpt = tmp_path / "checkpoint.safetensors"
+    run_trial("t", "vanilla", tiny(), steps=2, check_every=2, data=fake_digits, log_path=tmp_path / "l.jsonl",
+              score=stand_in(9.0), checkpoint=ckpt)
+    with pytest.raises(ValueError, match=r"trial 't' ran before with another recipe \(ema differ; .*another --name"):
+        run_trial("t", "vanilla", tiny(ema=0.99), steps=4, check_every=2, data=fake_digits,
+                  log_path=tmp_path / "l.jsonl", score=stand_in(8.0), checkpoint=ckpt)
 
 
 def test_a_trial_trains_the_faithful_recipe_with_its_changes(tmp_path, fake_digits, monkeypatch):
@@ -121,12 +160,14 @@ def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_ma
     monkeypatch.setattr(command, "become_idle", lambda level, idle_class, what: niced.append((level, idle_class)))
     log, card = tmp_path / "w" / "trials.jsonl", tmp_path / "w" / "README.md"
     argv = ["trial", "--preset", "vanilla", "--name", "g-first", "--steps", "4", "--check-every", "2", "--log", str(log),
+            "--dir", str(tmp_path / "ckpt"),
             "--step-order", "g-first", "--batch-size", "16", "--model", json.dumps(TINY["vanilla"]), "--threads", "1"]
     assert main(argv + ["--nice", "7"]) == 0
     assert niced == [(7, False)]                                     # niced, not idle: it must finish
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4]
     assert rows[0]["changes"] == {"step_order": "g-first", "batch_size": 16, "model": TINY["vanilla"]}
+    assert (tmp_path / "ckpt" / "vanilla" / "g-first" / "checkpoint.safetensors").is_file()     # to go on from
     card.write_text(f"# card\n{TRIALS_START}\nOLD TABLE\n{TRIALS_END}\nafter\n")
     assert main(["trial", "--table", "--log", str(log), "--card", str(card)]) == 0
     text = card.read_text()
@@ -138,7 +179,8 @@ def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_ma
 @pytest.mark.parametrize("argv, words", [(["trial", "--name", "x"], "needs --preset and --name"),
                                          (["trial", "--preset", "vanilla", "--name", "x", "--steps", "0"], "--steps"),
                                          (["trial", "--preset", "vanilla", "--name", "x", "--samples", "10"], "--samples"),
-                                         (["trial", "--preset", "vanilla", "--name", "x", "--nice", "20"], "--nice")])
+                                         (["trial", "--preset", "vanilla", "--name", "x", "--nice", "20"], "--nice"),
+                                         (["trial", "--preset", "vanilla", "--name", "../x"], "--name must be 1-40")])
 def test_the_cli_refuses_a_trial_it_cannot_run(argv, words, capsys, tmp_path):
     from gan.commands import main
     assert main(argv + ["--log", str(tmp_path / "l.jsonl")]) == 2
