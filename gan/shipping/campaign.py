@@ -2,8 +2,8 @@
 
 One ``Campaign`` owns a folder outside the work tree (``<dir>/<target>/checkpoint.safetensors``
 and ``<dir>/state.json``). ``run()`` gives the targets short of their goal turns of
-``slice_seconds`` each in a fair rotation (the visibly broken ones first on a tie), resumes each
-from its checkpoint, scores it after every turn with the evaluator and keeps the best file. A
+``slice_seconds`` of CPU time each in a fair rotation (the visibly broken ones first on a tie),
+resumes each from its checkpoint, scores it after every turn with the evaluator and keeps the best file. A
 target whose best beats the shipped file (``gan.shipping.install.better``) is installed into weights/
 with its grid, probe D and metrics entry. Killed at any moment, it loses at most one turn's
 work since the last checkpoint; started again, it goes on where it stopped.
@@ -28,6 +28,8 @@ from gan.models.registry import get_preset, goal_shortfalls
 from gan.shipping.batchnorm import keep_if_better
 from gan.shipping.card import metrics_entry
 from gan.shipping.install import better, install
+
+WALL_CAP_SECONDS = 10**6        # a turn's wall-clock bound; its real length is CPU time (``slice_seconds``)
 
 # the order of turns on a tie: the visibly broken first (a grid of 3s, missing digits, smears)
 PRIORITY = ("cs231n", "keras-dcgan", "wgan-gp", "dcgan", "vanilla", "cgan", "one-digit")
@@ -173,16 +175,21 @@ class Campaign:
 
     # --------------------------------------------------------------- training
     def turn(self, t: Target, abort: Callable[[], bool] | None = None) -> dict:
-        """One turn: resume (or start) ``t``, train ``slice_seconds``, save, score; returns the check."""
+        """One turn: resume (or start) ``t``, train ``slice_seconds`` of CPU time (this process's, all
+        its threads: at idle priority a wall-clock slice could be nearly all waiting, and its check
+        then cost more than the training it scored), save, score; returns the check."""
         e, folder = self.entry(t), self.root / t.name
         ckpt = folder / "checkpoint.safetensors"
         if ckpt.is_file():
             self._restart_if_recipe_changed(t, ckpt, t.config(folder, self.slice_seconds))
         steps = e["step"] + self.slice_steps if self.slice_steps else None
-        cfg = t.config(folder, None if steps else self.slice_seconds, steps)
+        cfg = t.config(folder, None if steps else WALL_CAP_SECONDS, steps)
         trainer = resume_trainer(cfg, ckpt, self.data) if ckpt.is_file() else Trainer(cfg, self.data)
         cpu0 = time.process_time()
-        result = train(trainer=trainer, abort=abort)
+
+        def stop() -> bool:       # a turn is slice_seconds of CPU time: a starved turn still trains its share
+            return bool(abort and abort()) or (not steps and time.process_time() - cpu0 >= self.slice_seconds)
+        result = train(trainer=trainer, abort=stop)
         e["cpu_seconds"] += time.process_time() - cpu0
         e["step"], e["turns"] = trainer.step, e["turns"] + 1
         if result.status in ("diverged", "out of memory"):
