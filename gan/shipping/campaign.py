@@ -256,8 +256,26 @@ class Campaign:
         self.log(f"re-estimated BatchNorm statistics: FID {metrics['fid_ratio']:.2f}x -> {alt_metrics['fid_ratio']:.2f}x floor, kept")
         return alt_metrics
 
+    def install_pending(self) -> list[str]:
+        """Install every best file that beats the shipped one but is not in weights/ (a campaign
+        stopped while it installed left the job half done); returns their names."""
+        done = []
+        for t in self.targets:
+            e, best_file = self.entry(t), self.root / t.name / "best.safetensors"
+            if t.ship and self.install and e["best"] and best_file.is_file() and better(e["best"], self.shipped(t)):
+                install(self.weights, t.name, best_file, e["best"], self.probe_steps, self.data)
+                e.setdefault("adopted", []).append({"step": e["best"].get("steps"), "fid_ratio": e["best"]["fid_ratio"],
+                                                    "installed": "at the next start"})
+                self._write_state()
+                self.log(f"{t.name}: its best file ({e['best']['fid_ratio']:.1f}x floor) beats the shipped one: "
+                         f"installed into {self.weights}")
+                done.append(t.name)
+        return done
+
     def run(self, abort: Callable[[], bool] | None = None, max_turns: int | None = None) -> int:
-        """Turns until every target is at its goal, ``abort()`` says stop, or ``max_turns``; returns the turns taken."""
+        """Turns until every target is at its goal, ``abort()`` says stop, or ``max_turns``; returns the turns
+        taken. It first installs any better file a stopped campaign had not finished installing."""
+        self.install_pending()
         turns = 0
         while (max_turns is None or turns < max_turns) and not (abort and abort()):
             t = self.pick()

@@ -82,6 +82,24 @@ def test_only_a_file_that_beats_the_shipped_one_is_installed(tmp_path, fake_digi
     assert [(row["step"], row["fid_ratio"]) for row in state["adopted"]] == [(30, 9.0)]   # the record of what went in
 
 
+def test_a_better_file_left_uninstalled_is_installed_at_the_next_start_and_only_once(tmp_path, fake_digits):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "metrics.json").write_text(json.dumps({"vanilla": {"fid_ratio": 10.0, "fid": 1.8, "floor_fid": 0.18,
+                                                                  "modes": 10}}))
+    stopped = campaign(tmp_path, fake_digits, scores(9.0), install=False)      # as if stopped mid-install
+    stopped.turn(stopped.targets[0])
+    assert stopped.install_pending() == [] and not (weights / "vanilla.safetensors").exists()    # --no-install
+    logs = []
+    again = campaign(tmp_path, fake_digits, scores(), install=True)
+    again.log = logs.append
+    assert again.run(max_turns=0) == 0
+    assert json.loads((weights / "metrics.json").read_text())["vanilla"]["fid_ratio"] == 9.0
+    assert (weights / "vanilla.safetensors").read_bytes() == (tmp_path / "camp" / "vanilla" / "best.safetensors").read_bytes()
+    assert logs == [f"vanilla: its best file (9.0x floor) beats the shipped one: installed into {weights}"]
+    assert again.install_pending() == [] and len(again.entry(again.targets[0])["adopted"]) == 1
+
+
 def test_a_worse_check_keeps_the_best_file(tmp_path, fake_digits):
     c = campaign(tmp_path, fake_digits, scores(5.0, 20.0), install=False, targets=[tiny_target()])
     c.turn(c.targets[0])
