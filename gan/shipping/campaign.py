@@ -236,6 +236,7 @@ class Campaign:
             metrics = self._with_reestimated_batchnorm(candidate, metrics)
             e["best"] = metrics
             os.replace(candidate, folder / "best.safetensors")
+            self._write_state()                   # before installing: a stop mid-install is finished at the next start
             words += " - best so far"
             shipped = self.shipped(t)
             if t.ship and self.install and (shipped is None or better(metrics, shipped)):

@@ -100,6 +100,26 @@ def test_a_better_file_left_uninstalled_is_installed_at_the_next_start_and_only_
     assert again.install_pending() == [] and len(again.entry(again.targets[0])["adopted"]) == 1
 
 
+def test_a_campaign_killed_while_installing_finishes_the_install_at_its_next_start(tmp_path, fake_digits, monkeypatch):
+    from gan.shipping import campaign as module
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    (weights / "metrics.json").write_text(json.dumps({"vanilla": {"fid_ratio": 10.0, "fid": 1.8, "floor_fid": 0.18,
+                                                                  "modes": 10}}))
+
+    def killed(*args, **kw):
+        raise SystemExit("killed while installing")
+    monkeypatch.setattr(module, "install", killed)
+    c = campaign(tmp_path, fake_digits, scores(9.0))
+    with pytest.raises(SystemExit):
+        c.turn(c.targets[0])
+    monkeypatch.undo()
+    again = campaign(tmp_path, fake_digits, scores())                        # a new process: state from disk
+    assert again.entry(again.targets[0])["best"]["fid_ratio"] == 9.0
+    assert again.install_pending() == ["vanilla"]
+    assert json.loads((weights / "metrics.json").read_text())["vanilla"]["fid_ratio"] == 9.0
+
+
 def test_a_worse_check_keeps_the_best_file(tmp_path, fake_digits):
     c = campaign(tmp_path, fake_digits, scores(5.0, 20.0), install=False, targets=[tiny_target()])
     c.turn(c.targets[0])
