@@ -285,7 +285,7 @@ class Campaign:
                 self.log(f"stopping: {', '.join(stuck)} stalled short of the goal (change their weights recipes)"
                          if stuck else "every target is at its goal")
                 break
-            length = f"{self.slice_steps} steps" if self.slice_steps else f"{self.slice_seconds:.0f} s"
+            length = f"{self.slice_steps} steps" if self.slice_steps else f"{self.slice_seconds:.0f} CPU s"
             self.log(f"turn {turns + 1}: {t.name} for {length}")
             self.turn(t, abort)
             turns += 1
