@@ -8,13 +8,16 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+GOAL_GREY = "#555555"
 W, H, LEFT, RIGHT, TOP, BOTTOM = 760, 420, 60, 170, 20, 40
 
 
-def draw_curves(state: dict, goals: dict[str, float | None], png: Path) -> None:
+def draw_curves(state: dict, goals: dict[str, float | None], png: Path, shared_goal: float | None = None) -> None:
+    """One line per entry of ``state`` named in ``goals``, with its own goal dotted in its colour;
+    ``shared_goal``: one goal for every line (trials of one preset), dotted grey and named last."""
     series = {name: [(h["cpu_hours"], h["fid_ratio"]) for h in e.get("history", []) if h.get("fid_ratio")]
               for name, e in state.items() if name in goals}
-    values = [v for pts in series.values() for _, v in pts] + [g for g in goals.values() if g]
+    values = [v for pts in series.values() for _, v in pts] + [g for g in [*goals.values(), shared_goal] if g]
     img = Image.new("RGB", (W, H), "white")
     d = ImageDraw.Draw(img)
     x_max = max([h for pts in series.values() for h, _ in pts] + [0.1])
@@ -48,5 +51,10 @@ def draw_curves(state: dict, goals: dict[str, float | None], png: Path) -> None:
             for x in range(LEFT, W - RIGHT, 8):
                 d.line([x, y, x + 3, y], fill=colour)
         d.text((W - RIGHT + 8, TOP + 14 * i), f"{name}" + (f" (goal {goal:g}x)" if goal else ""), fill=colour)
+    if shared_goal:
+        y = xy(0, shared_goal)[1]
+        for x in range(LEFT, W - RIGHT, 8):
+            d.line([x, y, x + 3, y], fill=GOAL_GREY)
+        d.text((W - RIGHT + 8, TOP + 14 * len(series)), f"- - goal {shared_goal:g}x", fill=GOAL_GREY)
     png.parent.mkdir(parents=True, exist_ok=True)
     img.save(png)

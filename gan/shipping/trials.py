@@ -142,6 +142,6 @@ def draw_trials(trials: dict[tuple[str, str], list[dict]], folder: Path) -> list
         state = {name: {"history": rows} for (p, name), rows in trials.items() if p == preset}
         goal = get_preset(preset).goal.get("fid_ratio")
         png = folder / f"{preset}.png"
-        draw_curves(state, {name: goal if i == 0 else None for i, name in enumerate(state)}, png)   # the goal once
+        draw_curves(state, dict.fromkeys(state), png, shared_goal=goal)
         pngs.append(png)
     return pngs

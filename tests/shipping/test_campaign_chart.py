@@ -42,3 +42,14 @@ def test_the_hours_axis_is_labelled_at_its_quarters_under_the_plot(tmp_path):
     for i in range(5):
         x = LEFT + (W - LEFT - RIGHT) * i / 4
         assert ink[max(0, round(x) - 12):round(x) + 12].any(), f"no label near the {i}/4 mark"
+
+
+def test_a_shared_goal_is_one_grey_dotted_line_not_a_curves_own(tmp_path):
+    """The trials' charts: one goal for every trial of a preset, drawn in grey, not in a trial's colour."""
+    from gan.shipping.campaign_chart import GOAL_GREY
+    state = {"a": {"history": [{"cpu_hours": 0.0, "fid_ratio": 100.0}, {"cpu_hours": 1.0, "fid_ratio": 10.0}]}}
+    draw_curves(state, {"a": None}, tmp_path / "c.png", shared_goal=2.0)
+    img = np.asarray(Image.open(tmp_path / "c.png").convert("RGB")).astype(int)
+    y = H - BOTTOM - (H - TOP - BOTTOM) * math.log10(2.0) / 2          # 1x .. 100x
+    assert sum(_is(img, x + 1, y, GOAL_GREY, r=1) for x in range(LEFT, W - RIGHT, 8)) > 60
+    assert not any(_is(img, x + 1, y, COLOURS[0], r=1) for x in range(LEFT + 200, W - RIGHT, 8))

@@ -1,11 +1,12 @@
 """Recipe trials (gan/shipping/trials.py, gan/commands/trial.py) on tiny presets and fake data: the
 schedule of checks, CPU hours without the scoring, the log, the card's table and charts, the CLI."""
 import json
+import math
 import time
 
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageColor
 
 from gan.shipping.trials import TRIALS_END, TRIALS_START, draw_trials, read_trials, run_trial, trials_table
 from tests.helpers import TINY
@@ -148,6 +149,12 @@ def test_the_charts_are_one_per_preset(tmp_path):
     assert [p.name for p in pngs] == ["vanilla.png", "dcgan.png"]
     images = [Image.open(p).convert("RGB") for p in pngs]
     assert images[0].tobytes() != images[1].tobytes()
+    from gan.shipping.campaign_chart import BOTTOM, GOAL_GREY, LEFT, RIGHT, TOP, H, W
+    y = H - BOTTOM - (H - TOP - BOTTOM) * math.log10(7) / 2                   # vanilla's goal, 7x, on 1x .. 100x
+    grey = ImageColor.getrgb(GOAL_GREY)
+    dotted = [any(images[0].getpixel((x + 1, row)) == grey for row in (math.floor(y), math.ceil(y)))
+              for x in range(LEFT, W - RIGHT, 8)]
+    assert sum(dotted) > 60                                                   # one dotted line, in grey
 
 
 def test_the_cli_logs_a_trials_changes_and_writes_the_table_between_the_cards_markers(tmp_path, fake_digits, monkeypatch):
