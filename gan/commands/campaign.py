@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
                    help="checkpoints and state, outside the work tree (default: %(default)s)")
     p.add_argument("--weights", default=str(WEIGHTS_DIR), help="the weights folder to install better files into")
     p.add_argument("--targets", help="comma-separated subset of the targets (default: all, in priority order)")
-    p.add_argument("--slice-minutes", type=float, default=15.0, help="CPU minutes of training per turn before a check (default 15)")
+    p.add_argument("--slice-minutes", type=float, default=15.0,
+                   help="CPU minutes of training per turn before a check (default 15)")
     p.add_argument("--turns", type=int, help="stop after this many turns (default: until every goal is met)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (default: every core)")
     p.add_argument("--patience", type=int, default=4,

@@ -3,10 +3,12 @@
 One ``Campaign`` owns a folder outside the work tree (``<dir>/<target>/checkpoint.safetensors``
 and ``<dir>/state.json``). ``run()`` gives the targets short of their goal turns of
 ``slice_seconds`` of CPU time each in a fair rotation (the visibly broken ones first on a tie),
-resumes each from its checkpoint, scores it after every turn with the evaluator and keeps the best file. A
+resumes each from its checkpoint, scores it after every turn with the evaluator and keeps the best
+file. A run that stops improving (``stalled``) gets no more turns until its recipe changes. A
 target whose best beats the shipped file (``gan.shipping.install.better``) is installed into weights/
 with its grid, probe D and metrics entry. Killed at any moment, it loses at most one turn's
-work since the last checkpoint; started again, it goes on where it stopped.
+work since the last checkpoint; started again, it goes on where it stopped (and finishes an
+install it was in the middle of).
 """
 from __future__ import annotations
 
