@@ -7,6 +7,7 @@ the FID-vs-CPU-hours curves into weights/campaign.png.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -37,6 +38,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-install", action="store_true", help="measure and keep the best files, never touch weights/")
     p.add_argument("--data", help="directory with the MNIST IDX files")
     p.add_argument("--status", action="store_true", help="print where each target stands and draw the curves")
+    p.add_argument("--take-over", metavar="CHECKPOINT",
+                   help="make this checkpoint of the target's weights recipe (a recipe trial's) the one target's "
+                        "run, check it at once and stop (its CPU hours from the cpu_hours.json beside it)")
     p.set_defaults(fn=run)
 
 
@@ -52,6 +56,10 @@ def run(args) -> None:
         raise ValueError(f"--patience must be 0 (never) or more checks, got {args.patience}")
     if not 0.05 <= args.slice_minutes <= 600:
         raise ValueError(f"--slice-minutes must be in [0.05, 600], got {args.slice_minutes}")
+    if args.take_over and len(targets) != 1:
+        raise ValueError("--take-over needs the one target it is for: --targets NAME")
+    if args.take_over and not Path(args.take_over).is_file():
+        raise ValueError(f"--take-over: no checkpoint at {args.take_over}")
     if args.status:
         c = Campaign(args.dir, args.weights, None, targets, log=print, patience=(args.patience, 0.5))
         print(format_status(c.status_rows()))
@@ -69,7 +77,11 @@ def run(args) -> None:
     try:
         c = Campaign(args.dir, args.weights, load_mnist("train", args.data), targets, args.slice_minutes * 60,
                      install=not args.no_install, log=lambda s: print(s, flush=True), patience=(args.patience, 0.5))
-        c.run(abort=lambda: bool(stop), max_turns=args.turns)
+        if args.take_over:
+            hours = Path(args.take_over).with_name("cpu_hours.json")
+            c.take_over(targets[0], Path(args.take_over), json.loads(hours.read_text())["cpu_hours"] if hours.is_file() else 0.0)
+        else:
+            c.run(abort=lambda: bool(stop), max_turns=args.turns)
     finally:
         lock.unlink(missing_ok=True)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,17 +103,20 @@ def _score(row: dict) -> float:
     return -row["digit_share"] if "digit_share" in row else row["fid_ratio"]
 
 
-def current_run(history: list[dict]) -> list[dict]:
-    """The checks since the target last started again from scratch (its step went down)."""
+def current_run(history: list[dict], restarts: list[dict] = ()) -> list[dict]:
+    """The checks since the target's run last started again (its step went down, or a restart or
+    take-over was recorded at that many CPU hours)."""
     start = max((i for i in range(1, len(history)) if history[i]["step"] < history[i - 1]["step"]), default=0)
+    for r in restarts:
+        start = max(start, next((i for i, h in enumerate(history) if h["cpu_hours"] > r["cpu_hours"]), len(history)))
     return history[start:]
 
 
-def stalled(history: list[dict], checks: int = 4, cpu_hours: float = 0.5) -> dict | None:
+def stalled(history: list[dict], checks: int = 4, cpu_hours: float = 0.5, restarts: list[dict] = ()) -> dict | None:
     """The current run's best check when the run has gone ``checks`` checks and ``cpu_hours`` CPU
     hours past it without beating it (a run past its best: vanilla drifted from 10x floor to 27x over
     150,000 steps), else None. More turns of that recipe only burn CPU; it needs a new recipe."""
-    run = current_run(history)
+    run = current_run(history, restarts)
     if checks <= 0 or not run:
         return None
     i = min(range(len(run)), key=lambda k: (_score(run[k]), k))
@@ -168,7 +172,7 @@ class Campaign:
         e = self.entry(t)
         if e.get("recipe") not in (None, self.recipe_key(t)):
             return None
-        return stalled(e["history"], *self.patience)
+        return stalled(e["history"], *self.patience, restarts=e.get("restarts", []))
 
     def pick(self) -> Target | None:
         """The target short of its goal and not stalled with the fewest turns so far (priority order on a tie)."""
@@ -218,6 +222,31 @@ class Campaign:
         self.log(f"{t.name}: its weights recipe changed ({', '.join(changed)}): starting again from scratch; "
                  f"the checkpoint of step {e['step']} is kept beside it")
         e["step"] = 0
+
+    def take_over(self, t: Target, checkpoint: Path, cpu_hours: float = 0.0) -> dict:
+        """Make a run trained elsewhere with ``t``'s weights recipe (a recipe trial's checkpoint) ``t``'s
+        run: its own checkpoint is kept beside it, the run goes on from the given one's step (a straight
+        run of the recipe, as a resume is), and it is checked at once. Another recipe is refused."""
+        folder, e = self.root / t.name, self.entry(t)
+        cfg = t.config(folder, 1.0)
+        saved = TrainConfig.from_dict(read_tensors(checkpoint)[1]["config"])
+        if recipe_of(saved) != recipe_of(cfg):
+            changed = sorted(k for k, v in recipe_of(cfg).items() if recipe_of(saved).get(k) != v)
+            raise ValueError(f"{checkpoint} trains another recipe than {t.name}'s weights recipe "
+                             f"({', '.join(changed)} differ)")
+        folder.mkdir(parents=True, exist_ok=True)
+        ckpt = folder / "checkpoint.safetensors"
+        if ckpt.is_file():
+            os.replace(ckpt, ckpt.with_name(f"checkpoint-before-step-{e['step']}.safetensors"))
+        shutil.copy(checkpoint, ckpt)
+        trainer = resume_trainer(cfg, ckpt, self.data)
+        e.setdefault("restarts", []).append({"step": e["step"], "cpu_hours": round(e["cpu_seconds"] / 3600, 4),
+                                             "taken_over": str(checkpoint), "at_step": trainer.step})
+        e["step"], e["cpu_seconds"] = trainer.step, e["cpu_seconds"] + cpu_hours * 3600
+        self.log(f"{t.name}: going on from {checkpoint} (step {trainer.step}); its own checkpoint is kept beside it")
+        check = self.check(t, trainer)
+        self._write_state()
+        return check
 
     def check(self, t: Target, trainer: Trainer) -> dict:
         e, folder = self.entry(t), self.root / t.name
@@ -304,7 +333,8 @@ class Campaign:
                          "shipped_fid_ratio": (shipped or {}).get("fid_ratio"),
                          "goal": ", ".join(f"{k} {v:g}" for k, v in t.goal.items()),
                          "short": self.shortfalls(t),
-                         "eta_cpu_hours": eta_hours(current_run(e["history"]), t.goal.get("fid_ratio")),
+                         "eta_cpu_hours": eta_hours(current_run(e["history"], e.get("restarts", [])),
+                                                    t.goal.get("fid_ratio")),
                          "stalled": self.stalled(t)})
         return rows
 

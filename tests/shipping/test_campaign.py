@@ -120,6 +120,69 @@ def test_a_campaign_killed_while_installing_finishes_the_install_at_its_next_sta
     assert json.loads((weights / "metrics.json").read_text())["vanilla"]["fid_ratio"] == 9.0
 
 
+def trial_checkpoint(tmp_path, fake_digits, steps=6, **changes):
+    """A recipe trial's checkpoint (gan/shipping/trials.py) of the tiny target's recipe, plus ``changes``."""
+    from gan.shipping.trials import run_trial
+    ckpt = tmp_path / "trial" / "checkpoint.safetensors"
+    recipe = {"model": dict(TINY["vanilla"]), "batch_size": 16, "ema": 0.9} | changes
+    run_trial("t", "vanilla", recipe, steps=steps, check_every=3, data=fake_digits, log_path=tmp_path / "trials.jsonl",
+              score=lambda model: {"fid_ratio": 9.0, "modes": 10, "class_hist": [0.1] * 10}, checkpoint=ckpt,
+              say=lambda s: None)
+    return ckpt
+
+
+def test_a_trials_run_of_the_weights_recipe_is_taken_over_and_goes_on_as_one_straight_run(tmp_path, fake_digits):
+    from gan.engine.loop import train
+    from gan.engine.trainer import Trainer
+    c = campaign(tmp_path, fake_digits, scores(40.0, 8.0, 7.0), install=False)
+    c.turn(c.targets[0])                                                  # its own run: 10 steps, 40x
+    check = c.take_over(c.targets[0], trial_checkpoint(tmp_path, fake_digits, steps=12), cpu_hours=0.5)
+    e = c.entry(c.targets[0])
+    assert check["step"] == 12 and e["step"] == 12 and e["best"]["fid_ratio"] == 8.0     # checked at once
+    assert e["cpu_seconds"] >= 0.5 * 3600 and e["restarts"][-1]["at_step"] == 12
+    assert (tmp_path / "camp" / "vanilla" / "checkpoint-before-step-10.safetensors").is_file()
+    c.turn(c.targets[0])
+    assert e["step"] == 22 and [h["step"] for h in e["history"]] == [10, 12, 22]
+    from gan.shipping.campaign import current_run
+    assert [h["step"] for h in current_run(e["history"], e["restarts"])] == [12, 22]  # the run since the take-over
+    straight = train(trainer=Trainer(c.targets[0].config(tmp_path / "straight", None, 22), fake_digits)).trainer
+    ours, _ = read_tensors(tmp_path / "camp" / "vanilla" / "checkpoint.safetensors")
+    for k, v in straight.G.state_dict().items():
+        assert torch.equal(ours[f"G.{k}"], v), k
+
+
+def test_the_cli_takes_over_a_trials_checkpoint_with_its_cpu_hours(tmp_path, fake_digits, monkeypatch):
+    """`gan campaign --targets vanilla --take-over <trial>/checkpoint.safetensors`: the shipped width's
+    weights recipe, trained 3 steps by `gan trial`, checked at once (a stand-in evaluator), then it stops."""
+    from gan.commands import campaign as command
+    from gan.commands import main
+    from gan.shipping import batchnorm
+    from gan.shipping import campaign as module
+    from gan.shipping.trials import run_trial
+    monkeypatch.setattr(command, "become_idle", lambda: None)
+    monkeypatch.setattr(command, "load_mnist", lambda split, where: fake_digits)
+    monkeypatch.setattr(module, "_evaluate_10k", scores(8.0))
+    monkeypatch.setattr(batchnorm, "write_reestimated", lambda src, dst: False)
+    ckpt = tmp_path / "trial" / "checkpoint.safetensors"
+    run_trial("t", "vanilla", dict(get_preset("vanilla").weights_recipe), steps=3, check_every=3, data=fake_digits,
+              log_path=tmp_path / "l.jsonl", score=lambda m: {"fid_ratio": 9.0, "modes": 10, "class_hist": [0.1] * 10},
+              checkpoint=ckpt, say=lambda s: None)
+    (tmp_path / "trial" / "cpu_hours.json").write_text(json.dumps({"cpu_hours": 0.25}))   # as if it trained 15 CPU min
+    argv = ["campaign", "--dir", str(tmp_path / "camp"), "--weights", str(tmp_path / "w"), "--threads", "1",
+            "--no-install", "--targets", "vanilla", "--take-over", str(ckpt)]
+    assert main(argv) == 0
+    e = json.loads((tmp_path / "camp" / "state.json").read_text())["vanilla"]
+    assert e["step"] == 3 and e["turns"] == 0 and [h["fid_ratio"] for h in e["history"]] == [8.0]
+    assert e["cpu_seconds"] == pytest.approx(900) and e["restarts"][0]["taken_over"] == str(ckpt)
+
+
+def test_a_checkpoint_of_another_recipe_is_not_taken_over(tmp_path, fake_digits):
+    c = campaign(tmp_path, fake_digits, scores(), install=False)
+    with pytest.raises(ValueError, match=r"trains another recipe than vanilla's weights recipe \(ema differ\)"):
+        c.take_over(c.targets[0], trial_checkpoint(tmp_path, fake_digits, ema=0.99))
+    assert c.entry(c.targets[0])["step"] == 0 and not (tmp_path / "camp" / "vanilla").exists()
+
+
 def test_a_worse_check_keeps_the_best_file(tmp_path, fake_digits):
     c = campaign(tmp_path, fake_digits, scores(5.0, 20.0), install=False, targets=[tiny_target()])
     c.turn(c.targets[0])
@@ -344,6 +407,8 @@ def test_the_cli_runs_the_chosen_targets_in_turns_of_the_given_length_and_instal
     (["--slice-minutes", "0.04"], "--slice-minutes must be in [0.05, 600], got 0.04"),
     (["--slice-minutes", "601"], "--slice-minutes must be in [0.05, 600], got 601"),
     (["--patience", "-1"], "--patience must be 0 (never) or more checks, got -1"),
+    (["--take-over", "x.safetensors"], "--take-over needs the one target it is for: --targets NAME"),
+    (["--take-over", "x.safetensors", "--targets", "vanilla"], "--take-over: no checkpoint at x.safetensors"),
 ])
 def test_the_cli_refuses_an_unknown_target_or_a_turn_length_out_of_range(argv, words, tmp_path, capsys):
     from gan.commands import main
