@@ -7,7 +7,6 @@ the FID-vs-CPU-hours curves into weights/campaign.png.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -20,6 +19,7 @@ from gan.evaluation.disk_cache import cache_dir
 from gan.paths import WEIGHTS_DIR
 from gan.shipping.campaign import Campaign, default_targets, format_status
 from gan.shipping.campaign_chart import draw_curves
+from gan.shipping.trials import trial_cpu_hours
 
 
 def add_parser(sub) -> None:
@@ -78,8 +78,7 @@ def run(args) -> None:
         c = Campaign(args.dir, args.weights, load_mnist("train", args.data), targets, args.slice_minutes * 60,
                      install=not args.no_install, log=lambda s: print(s, flush=True), patience=(args.patience, 0.5))
         if args.take_over:
-            hours = Path(args.take_over).with_name("cpu_hours.json")
-            c.take_over(targets[0], Path(args.take_over), json.loads(hours.read_text())["cpu_hours"] if hours.is_file() else 0.0)
+            c.take_over(targets[0], Path(args.take_over), trial_cpu_hours(Path(args.take_over)))
         else:
             c.run(abort=lambda: bool(stop), max_turns=args.turns)
     finally:

@@ -83,6 +83,12 @@ def recipe_of(cfg: TrainConfig) -> dict:
     return {k: v for k, v in cfg.to_dict().items() if k not in SESSION_FIELDS} | {"model": cfg.model_config().to_dict()}
 
 
+def recipe_changes(checkpoint: str | Path, cfg: TrainConfig) -> list[str]:
+    """The recipe fields in which ``cfg`` differs from what ``checkpoint`` trains ([] = the same recipe)."""
+    saved, new = recipe_of(TrainConfig.from_dict(read_tensors(checkpoint)[1]["config"])), recipe_of(cfg)
+    return sorted(k for k in new if saved.get(k) != new[k])
+
+
 def resume_trainer(cfg: TrainConfig, path: str | Path, data: Digits, world: World = SINGLE) -> Trainer:
     """A Trainer restored from a checkpoint; ``cfg`` only supplies the new length and I/O settings."""
     tensors, meta = read_tensors(path)

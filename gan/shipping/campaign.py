@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from gan.engine.checkpoint import atomic_write_bytes, read_tensors
+from gan.engine.checkpoint import atomic_write_bytes
 from gan.engine.config import TrainConfig
-from gan.engine.loop import recipe_of, resume_trainer, train
+from gan.engine.loop import recipe_changes, recipe_of, resume_trainer, train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import evaluate
 from gan.inference.sampling import load_generator
@@ -210,12 +210,10 @@ class Campaign:
         """A target whose weights recipe changed since its checkpoint was written starts again from
         scratch (a resume would go on training the old recipe under the new one's command); the old
         checkpoint is kept beside it, the target's best file and history stay."""
-        saved = TrainConfig.from_dict(read_tensors(ckpt)[1]["config"])
-        old, new = recipe_of(saved), recipe_of(cfg)
-        if old == new:
+        changed = recipe_changes(ckpt, cfg)
+        if not changed:
             return
         e = self.entry(t)
-        changed = sorted(k for k in new if old.get(k) != new[k])
         os.replace(ckpt, ckpt.with_name(f"checkpoint-before-step-{e['step']}.safetensors"))
         e.setdefault("restarts", []).append({"step": e["step"], "cpu_hours": round(e["cpu_seconds"] / 3600, 4),
                                              "changed": changed})
@@ -229,9 +227,8 @@ class Campaign:
         run of the recipe, as a resume is), and it is checked at once. Another recipe is refused."""
         folder, e = self.root / t.name, self.entry(t)
         cfg = t.config(folder, 1.0)
-        saved = TrainConfig.from_dict(read_tensors(checkpoint)[1]["config"])
-        if recipe_of(saved) != recipe_of(cfg):
-            changed = sorted(k for k, v in recipe_of(cfg).items() if recipe_of(saved).get(k) != v)
+        changed = recipe_changes(checkpoint, cfg)
+        if changed:
             raise ValueError(f"{checkpoint} trains another recipe than {t.name}'s weights recipe "
                              f"({', '.join(changed)} differ)")
         folder.mkdir(parents=True, exist_ok=True)

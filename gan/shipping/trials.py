@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gan.engine.checkpoint import atomic_write_bytes, read_tensors
+from gan.engine.checkpoint import atomic_write_bytes
 from gan.engine.config import TrainConfig
-from gan.engine.loop import recipe_of, resume_trainer, train
+from gan.engine.loop import recipe_changes, resume_trainer, train
 from gan.engine.trainer import Trainer
 from gan.evaluation.evaluate import QualityHook, evaluate
 from gan.models.registry import get_preset, goal_shortfalls
@@ -42,17 +42,21 @@ def start_trial(cfg: TrainConfig, data, checkpoint: Path | None, name: str) -> t
     trial ran before; a checkpoint of another recipe under the same name is refused."""
     if checkpoint is None or not checkpoint.is_file():
         return Trainer(cfg, data), 0.0
-    saved = TrainConfig.from_dict(read_tensors(checkpoint)[1]["config"])
-    if recipe_of(saved) != recipe_of(cfg):
-        changed = sorted(k for k, v in recipe_of(cfg).items() if recipe_of(saved).get(k) != v)
+    changed = recipe_changes(checkpoint, cfg)
+    if changed:
         raise ValueError(f"trial {name!r} ran before with another recipe ({', '.join(changed)} differ; its checkpoint: "
                          f"{checkpoint}); give this one another --name")
-    hours = json.loads(_hours_file(checkpoint).read_text())["cpu_hours"] if _hours_file(checkpoint).is_file() else 0.0
-    return resume_trainer(cfg, checkpoint, data), hours
+    return resume_trainer(cfg, checkpoint, data), trial_cpu_hours(checkpoint)
 
 
 def _hours_file(checkpoint: Path) -> Path:
     return checkpoint.with_name("cpu_hours.json")
+
+
+def trial_cpu_hours(checkpoint: Path) -> float:
+    """The CPU hours of training a trial's checkpoint holds (0 when not recorded)."""
+    hours = _hours_file(checkpoint)
+    return json.loads(hours.read_text())["cpu_hours"] if hours.is_file() else 0.0
 
 
 def run_trial(name: str, preset: str, changes: dict, steps: int, check_every: int, data, log_path: Path,
